@@ -1,0 +1,17 @@
+/** Options of the public API. */
+export interface DumpOptions {
+  /** Signs the payload with HMAC-SHA256. A string means its UTF-8 bytes. */
+  key?: string | Uint8Array;
+}
+
+export interface LoadOptions {
+  /** Verifies the signature before reading anything; an unsigned or wrongly signed payload fails. */
+  key?: string | Uint8Array;
+  /**
+   * When false, loads never compiles code, loads modules or calls anything: a payload holding functions,
+   * classes or module references fails with PIKALA_CODE_REFUSED before anything runs. Default true.
+   */
+  allowCode?: boolean;
+  /** Where by-reference modules resolve (a folder or file path). Default: the entry script's folder, else cwd. */
+  resolveFrom?: string;
+}

@@ -1,0 +1,219 @@
+/**
+ * Built-ins travel by reference: a path such as `Array.prototype.push`, `%TypedArray%.prototype` or
+ * `node:fs.readFileSync`, resolved on the receiver to its own object (so `===` holds after load).
+ *
+ * The sender finds paths in a registry built lazily by walking the standard globals and the built-in modules
+ * this process has loaded (own data properties only: no getter runs). The receiver does not need the same
+ * registry: it walks the path itself, through own data properties, from a fixed set of roots, so a user's
+ * monkeypatched global or a getter can never be reached.
+ */
+import { builtinModules, createRequire } from 'node:module';
+import {
+  FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
+} from '../util/primordials.js';
+import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
+
+/** Globals defined by ECMAScript and by Node itself (never the user's). */
+const GLOBAL_NAMES = [
+  'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Boolean', 'String', 'Symbol', 'Date',
+  'Promise', 'RegExp', 'Error', 'AggregateError', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError',
+  'TypeError', 'URIError', 'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Atomics', 'Uint8Array',
+  'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array',
+  'Uint8ClampedArray', 'BigUint64Array', 'BigInt64Array', 'DataView', 'Map', 'BigInt', 'Set', 'WeakMap',
+  'WeakSet', 'Proxy', 'Reflect', 'FinalizationRegistry', 'WeakRef', 'decodeURI', 'decodeURIComponent',
+  'encodeURI', 'encodeURIComponent', 'escape', 'unescape', 'eval', 'isFinite', 'isNaN', 'SharedArrayBuffer',
+  'WebAssembly', 'Iterator',
+  'process', 'Buffer', 'global', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+  'setImmediate', 'clearImmediate', 'structuredClone', 'atob', 'btoa', 'URL', 'URLSearchParams', 'TextEncoder',
+  'TextDecoder', 'AbortController', 'AbortSignal', 'EventTarget', 'Event', 'MessageChannel', 'MessagePort',
+  'MessageEvent', 'Blob', 'File', 'performance', 'console', 'DOMException', 'BroadcastChannel',
+];
+
+/** Intrinsics that no global name reaches directly. */
+function hiddenIntrinsics(): [string, object][] {
+  const out: [string, object][] = [];
+  const add = (name: string, v: unknown) => { if (v !== null && (typeof v === 'object' || typeof v === 'function')) out.push([name, v as object]); };
+  add('%TypedArray%', ObjectGetPrototypeOf(Uint8Array));
+  add('%IteratorPrototype%', ObjectGetPrototypeOf(ObjectGetPrototypeOf([][Symbol.iterator]())));
+  add('%ArrayIteratorPrototype%', ObjectGetPrototypeOf([][Symbol.iterator]()));
+  add('%MapIteratorPrototype%', ObjectGetPrototypeOf(new Map()[Symbol.iterator]()));
+  add('%SetIteratorPrototype%', ObjectGetPrototypeOf(new Set()[Symbol.iterator]()));
+  add('%StringIteratorPrototype%', ObjectGetPrototypeOf(''[Symbol.iterator]()));
+  add('%RegExpStringIteratorPrototype%', ObjectGetPrototypeOf(/x/[Symbol.matchAll]('')));
+  add('%GeneratorFunction%', ObjectGetPrototypeOf(function* () { /* probe */ }).constructor);
+  add('%AsyncFunction%', ObjectGetPrototypeOf(async function () { /* probe */ }).constructor);
+  add('%AsyncGeneratorFunction%', ObjectGetPrototypeOf(async function* () { /* probe */ }).constructor);
+  add('%AsyncIteratorPrototype%', ObjectGetPrototypeOf(ObjectGetPrototypeOf(ObjectGetPrototypeOf((async function* () { /* probe */ })()))));
+  add('%ThrowTypeError%', ObjectGetOwnPropertyDescriptor(FunctionPrototype, 'caller')?.get);
+  return out;
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function segment(key: string | symbol): string | undefined {
+  if (typeof key === 'symbol') {
+    const name = WELL_KNOWN_SYMBOL_NAMES.get(key);
+    return name === undefined ? undefined : `[Symbol.${name}]`;
+  }
+  return IDENT.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+class Registry {
+  readonly pathOf = new Map<object, string>();
+  private readonly walkedModules = new Set<string>();
+
+  constructor() {
+    const roots: [string, object][] = [];
+    for (const name of GLOBAL_NAMES) {
+      const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
+      const v = d && ('value' in d ? d.value : undefined);
+      if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
+    }
+    roots.push(...hiddenIntrinsics());
+    this.walk(roots, 4);
+  }
+
+  /** Breadth-first over own data properties, so the shortest path wins and every run finds the same one. */
+  walk(roots: [string, object][], maxDepth: number): void {
+    let level: [string, object][] = [];
+    for (const [path, v] of roots) {
+      if (this.pathOf.has(v)) continue;
+      this.pathOf.set(v, path);
+      level.push([path, v]);
+    }
+    for (let depth = 1; depth < maxDepth && level.length !== 0; depth++) {
+      const next: [string, object][] = [];
+      for (const [path, obj] of level) {
+        if (obj === globalThis) continue;
+        let keys: (string | symbol)[];
+        try { keys = ReflectOwnKeys(obj); } catch { continue; }
+        for (const key of keys) {
+          const d = ObjectGetOwnPropertyDescriptor(obj, key);
+          if (d === undefined) continue;
+          const candidates: [string, unknown][] = [];
+          const seg = segment(key);
+          if (seg === undefined) continue;
+          if ('value' in d) candidates.push([path + seg, d.value]);
+          for (const [p, v] of candidates) {
+            if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
+            if (this.pathOf.has(v as object)) continue;
+            this.pathOf.set(v as object, p);
+            next.push([p, v as object]);
+          }
+        }
+      }
+      level = next;
+    }
+  }
+
+  private seenLoadList = -1;
+
+  /** Registers the exports of built-in modules loaded so far (loading none). */
+  walkLoadedModules(): void {
+    const count = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.length ?? 0;
+    if (count === this.seenLoadList) return;
+    this.seenLoadList = count;
+    const loaded = loadedBuiltinModules();
+    const roots: [string, object][] = [];
+    for (const name of loaded) {
+      if (this.walkedModules.has(name)) continue;
+      this.walkedModules.add(name);
+      const exports = loadBuiltin(name);
+      if (exports !== undefined) roots.push([`node:${name}`, exports]);
+    }
+    if (roots.length !== 0) this.walk(roots, 3);
+  }
+}
+
+let registry: Registry | null = null;
+function getRegistry(): Registry {
+  registry ??= new Registry();
+  return registry;
+}
+
+const requireBuiltin = createRequire(process.cwd() + '/');
+function loadBuiltin(name: string): object | undefined {
+  try {
+    const get = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+    const v = get ? get(`node:${name}`) : requireBuiltin(`node:${name}`);
+    return v !== null && (typeof v === 'object' || typeof v === 'function') ? v as object : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Built-in modules this process has already loaded, so looking at them has no side effect. */
+function loadedBuiltinModules(): string[] {
+  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  const loaded = new Set<string>();
+  for (const entry of list) {
+    const m = /^NativeModule (.+)$/.exec(entry);
+    if (m) loaded.add(m[1]!);
+  }
+  return builtinModules.filter((n) => !n.startsWith('_') && !n.startsWith('internal/') && loaded.has(n));
+}
+
+/** The path of a built-in object, or undefined. */
+export function builtinPath(o: object): string | undefined {
+  const reg = getRegistry();
+  let path = reg.pathOf.get(o);
+  if (path === undefined && (typeof o === 'function' || typeof o === 'object')) {
+    reg.walkLoadedModules();
+    path = reg.pathOf.get(o);
+  }
+  return path;
+}
+
+/** The path of `o` among the standard globals and intrinsics, without looking at modules. */
+export function knownBuiltinPath(o: object): string | undefined {
+  return getRegistry().pathOf.get(o);
+}
+
+const PATH_ROOT = /^(%[A-Za-z]+%|node:[a-z_/0-9]+|[A-Za-z_$][\w$]*)/;
+const PATH_SEGMENT = /^(?:\.([A-Za-z_$][\w$]*)|\[Symbol\.([A-Za-z]+)\]|\[("(?:[^"\\]|\\.)*")\])/;
+
+/**
+ * Resolves a built-in path on this runtime by walking own data properties from a fixed root; undefined if
+ * it does not exist. With `dataOnly`, only non-function objects (prototypes, namespaces) may be reached.
+ */
+export function resolveBuiltin(path: string, dataOnly: boolean): object | undefined {
+  const m = PATH_ROOT.exec(path);
+  if (m === null) return undefined;
+  const rootName = m[1]!;
+  let cur: unknown;
+  if (rootName.startsWith('%')) {
+    cur = hiddenIntrinsics().find(([n]) => n === rootName)?.[1];
+  } else if (rootName.startsWith('node:')) {
+    const name = rootName.slice(5);
+    if (!builtinModules.includes(name)) return undefined;
+    cur = loadBuiltin(name);
+  } else {
+    if (!GLOBAL_NAMES.includes(rootName)) return undefined;
+    cur = ObjectGetOwnPropertyDescriptor(globalThis, rootName)?.value;
+  }
+  let rest = path.slice(rootName.length);
+  while (rest.length !== 0) {
+    if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
+    const s = PATH_SEGMENT.exec(rest);
+    if (s === null) return undefined;
+    let key: PropertyKey;
+    if (s[1] !== undefined) key = s[1];
+    else if (s[2] !== undefined) {
+      const sym = WELL_KNOWN_SYMBOLS.get(s[2]);
+      if (sym === undefined) return undefined;
+      key = sym;
+    } else {
+      try { key = JSON.parse(s[3]!) as string; } catch { return undefined; }
+      if (typeof key !== 'string') return undefined;
+    }
+    const d = ObjectGetOwnPropertyDescriptor(cur as object, key);
+    if (d === undefined || !('value' in d)) return undefined;
+    cur = d.value;
+    rest = rest.slice(s[0].length);
+  }
+  if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
+  if (dataOnly && (typeof cur === 'function' || cur === globalThis || rootName.startsWith('node:') || rootName === 'process')) {
+    return undefined;
+  }
+  return cur as object;
+}

@@ -1,0 +1,229 @@
+/**
+ * Binary data: ArrayBuffer, SharedArrayBuffer, every typed array (Node Buffer included), DataView.
+ *
+ * Views are written as (buffer, byteOffset, length); the buffer's bytes are written once, at the end of the
+ * payload, 8-byte aligned. When only views of a buffer are in the graph, only the byte range they cover is
+ * shipped (so a 5-byte Node Buffer never carries the other 8 KiB of its pool); the buffer's record holds that
+ * range's base and length in fixed-width fields patched when the walk is over. When the ArrayBuffer itself
+ * is in the graph it ships whole. Several views on one buffer stay on one buffer.
+ */
+import { Buffer } from 'node:buffer';
+import { corrupt } from '../api/errors.js';
+import { Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
+import type { Pickler } from '../pickler/pickler.js';
+import type { Unpickler } from '../pickler/unpickler.js';
+import { maps } from '../pickler/v8-maps.js';
+import {
+  ArrayBufferPrototypeGetByteLength, ArrayBufferPrototypeGetMaxByteLength, ArrayBufferPrototypeGetResizable,
+  DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, ObjectGetPrototypeOf,
+  ReflectConstruct, SharedArrayBufferPrototypeGetByteLength, SharedArrayBufferPrototypeGetGrowable,
+  SharedArrayBufferPrototypeGetMaxByteLength, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag, isSharedArrayBuffer,
+} from '../util/primordials.js';
+import type { ObjectCodec } from './codec.js';
+import { readPlainFill, writePlainFill } from './objects.js';
+
+type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView;
+const CTORS: readonly TypedArrayCtor[] = TYPED_ARRAY_NAMES.map((n) => (globalThis as unknown as Record<string, TypedArrayCtor>)[n]!);
+const TYPE_INDEX = new Map<string, number>(TYPED_ARRAY_NAMES.map((n, i) => [n, i]));
+
+interface BufferUse {
+  patchPos: number;
+  byteLength: number;
+  min: number;
+  max: number;
+  whole: boolean;
+}
+
+/** Tracks which byte ranges of each buffer the graph's views use; writes the bytes at the end. */
+export class BufferTracker {
+  private readonly uses = new Map<object, BufferUse>();
+
+  get size(): number {
+    return this.uses.size;
+  }
+
+  register(buffer: object, patchPos: number, byteLength: number, whole: boolean): void {
+    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole });
+  }
+
+  noteView(buffer: object, start: number, end: number): void {
+    const use = this.uses.get(buffer)!;
+    if (start < use.min) use.min = start;
+    if (end > use.max) use.max = end;
+  }
+
+  /** The buffer was reached as a value, not only through views: it ships whole. */
+  noteReference(o: object): void {
+    const use = this.uses.get(o);
+    if (use !== undefined && !use.whole) {
+      use.whole = true;
+      use.min = 0;
+      use.max = use.byteLength;
+    }
+  }
+
+  /** Patches every buffer record's base and length, then writes each buffer's bytes. */
+  writeBytes(p: Pickler): void {
+    const w = p.w;
+    for (const [buffer, use] of this.uses) {
+      let base = use.min, length = use.max - use.min;
+      if (length <= 0) { base = 0; length = 0; }
+      w.u48At(use.patchPos, base);
+      w.u48At(use.patchPos + 6, length);
+      if (length === 0) continue;
+      w.tagVarint(Tag.Bytes, p.memoId(buffer)!);
+      w.align(8);
+      w.bytes(new Uint8Array(buffer as ArrayBuffer, base, length));
+    }
+  }
+}
+
+function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
+  return {
+    kind,
+    name,
+    defaultProto: () => (shared ? SharedArrayBuffer.prototype : ArrayBuffer.prototype),
+    writeCreate(p: Pickler, o: object) {
+      const w = p.w;
+      const byteLength = shared ? SharedArrayBufferPrototypeGetByteLength(o) : ArrayBufferPrototypeGetByteLength(o);
+      const resizable = shared ? SharedArrayBufferPrototypeGetGrowable(o) : ArrayBufferPrototypeGetResizable(o);
+      // A buffer written as a value (not as a view's dependency) ships whole; so does a resizable one.
+      const whole = resizable || !p.writingDependency;
+      w.u8(resizable ? 1 : 0);
+      if (resizable) w.varint(shared ? SharedArrayBufferPrototypeGetMaxByteLength(o) : ArrayBufferPrototypeGetMaxByteLength(o));
+      const patchPos = w.pos;
+      w.u48(0);
+      w.u48(0);
+      p.buffers.register(o, patchPos, byteLength, whole);
+    },
+    writeFill(p, o) { writePlainFill(p, o); },
+    create(u: Unpickler, proto) {
+      const r = u.r;
+      const resizable = r.u8();
+      if (resizable > 1) throw corrupt('bad buffer flag');
+      const max = resizable ? r.varint() : 0;
+      const base = r.u48();
+      const length = r.u48();
+      if (length > r.remaining) throw corrupt(`buffer of ${length} bytes announced, ${r.remaining} remain`);
+      if (resizable && (max < length || max > r.remaining + (1 << 24))) throw corrupt('bad maxByteLength');
+      const opts = resizable ? { maxByteLength: max } : undefined;
+      let ab: object;
+      if (shared) ab = new (SharedArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
+      else ab = new (ArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
+      if (proto !== undefined) Object.setPrototypeOf(ab, proto);
+      u.bufferBases.set(ab, { base, length });
+      return ab;
+    },
+    readFill(u, o) { readPlainFill(u, o); },
+  };
+}
+
+export const ArrayBufferCodec = bufferCodec(Kind.ArrayBuffer, 'ArrayBuffer', false);
+export const SharedArrayBufferCodec = bufferCodec(Kind.SharedArrayBuffer, 'SharedArrayBuffer', true);
+
+/** Reference instances per prototype whose map proves "no own properties besides the elements". */
+const viewRefs = new Map<object, object | null>();
+function plainViewRef(proto: object, type: number): object | null {
+  let ref = viewRefs.get(proto);
+  if (ref === undefined) {
+    ref = null;
+    if (proto === Buffer.prototype) ref = Buffer.allocUnsafeSlow(0);
+    else if (proto === CTORS[type]!.prototype) ref = new CTORS[type]!(new ArrayBuffer(0));
+    viewRefs.set(proto, ref);
+  }
+  return ref;
+}
+
+const INDEX = /^(?:0|[1-9]\d*)$/;
+
+function typedArrayType(o: object): number {
+  const tag = TypedArrayPrototypeGetTag(o);
+  const t = tag === undefined ? undefined : TYPE_INDEX.get(tag);
+  if (t === undefined) throw new Error('pikala internal error: unknown typed array');
+  return t;
+}
+
+export const TypedArrayCodec: ObjectCodec = {
+  kind: Kind.TypedArray,
+  name: 'TypedArray',
+  defaultProto: (o) => (o === null ? null : CTORS[typedArrayType(o)]!.prototype),
+  deps: (o) => [TypedArrayPrototypeGetBuffer(o)],
+  writeCreate(p: Pickler, o: object) {
+    const w = p.w;
+    const type = typedArrayType(o);
+    const buffer = TypedArrayPrototypeGetBuffer(o);
+    const byteOffset = TypedArrayPrototypeGetByteOffset(o);
+    const byteLength = TypedArrayPrototypeGetByteLength(o);
+    w.u8(type);
+    p.writeDepRef(buffer);
+    w.varint(byteOffset);
+    w.varint(TypedArrayPrototypeGetLength(o));
+    p.buffers.noteView(buffer, byteOffset, byteOffset + byteLength);
+  },
+  writeFill(p, o) {
+    const w = p.w;
+    const proto = ObjectGetPrototypeOf(o);
+    const ref = proto === null ? null : plainViewRef(proto, typedArrayType(o));
+    if (maps !== null && ref !== null && maps.sameMap(o, ref)) {
+      // Same map as a fresh view: no own properties besides the elements, extensible.
+      w.u8(0);
+      w.varint(0);
+      w.varint(0);
+      return;
+    }
+    writePlainFill(p, o, (k) => typeof k === 'string' && INDEX.test(k));
+  },
+  create(u: Unpickler, proto) {
+    const r = u.r;
+    const type = r.u8();
+    const Ctor = CTORS[type];
+    if (Ctor === undefined) throw corrupt(`unknown typed array type ${type}`);
+    const buffer = u.readObjectRef();
+    const info = u.bufferBases.get(buffer);
+    if (info === undefined) throw corrupt('typed array over something that is not a buffer');
+    const byteOffset = r.varint() - info.base;
+    const length = r.varint();
+    const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (byteOffset < 0 || byteOffset % size !== 0 || byteOffset + length * size > ArrayBufferByteLength(buffer)) {
+      throw corrupt('typed array outside its buffer');
+    }
+    if (proto === Buffer.prototype) return Buffer.from(buffer as ArrayBuffer, byteOffset, length);
+    if (proto === undefined) return new Ctor(buffer as ArrayBuffer, byteOffset, length);
+    return ReflectConstruct(Ctor, [buffer, byteOffset, length], u.newTargetFor(proto));
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};
+
+function ArrayBufferByteLength(b: object): number {
+  return isSharedArrayBuffer(b) ? SharedArrayBufferPrototypeGetByteLength(b) : ArrayBufferPrototypeGetByteLength(b);
+}
+
+export const DataViewCodec: ObjectCodec = {
+  kind: Kind.DataView,
+  name: 'DataView',
+  defaultProto: () => DataView.prototype,
+  deps: (o) => [DataViewPrototypeGetBuffer(o)],
+  writeCreate(p: Pickler, o: object) {
+    const buffer = DataViewPrototypeGetBuffer(o);
+    const byteOffset = DataViewPrototypeGetByteOffset(o);
+    const byteLength = DataViewPrototypeGetByteLength(o);
+    p.writeDepRef(buffer);
+    p.w.varint(byteOffset);
+    p.w.varint(byteLength);
+    p.buffers.noteView(buffer, byteOffset, byteOffset + byteLength);
+  },
+  writeFill(p, o) { writePlainFill(p, o); },
+  create(u: Unpickler, proto) {
+    const buffer = u.readObjectRef();
+    const info = u.bufferBases.get(buffer);
+    if (info === undefined) throw corrupt('DataView over something that is not a buffer');
+    const byteOffset = u.r.varint() - info.base;
+    const byteLength = u.r.varint();
+    if (byteOffset < 0 || byteOffset + byteLength > ArrayBufferByteLength(buffer)) throw corrupt('DataView outside its buffer');
+    return proto === undefined
+      ? new DataView(buffer as ArrayBuffer, byteOffset, byteLength)
+      : ReflectConstruct(DataView, [buffer, byteOffset, byteLength], u.newTargetFor(proto));
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};

@@ -1,0 +1,95 @@
+/**
+ * Dates (invalid ones included), regular expressions (all flags; `lastIndex` is an own property and travels
+ * with the others), URL and URLSearchParams.
+ */
+import { corrupt } from '../api/errors.js';
+import { Kind } from '../format/tags.js';
+import type { Pickler } from '../pickler/pickler.js';
+import type { Unpickler } from '../pickler/unpickler.js';
+import {
+  DatePrototypeGetTime, ObjectGetOwnPropertyDescriptor, ReflectConstruct, RegExpPrototypeGetFlags,
+  RegExpPrototypeGetSource,
+} from '../util/primordials.js';
+import type { ObjectCodec } from './codec.js';
+import { readPlainFill, writePlainFill } from './objects.js';
+
+export const DateCodec: ObjectCodec = {
+  kind: Kind.Date,
+  name: 'Date',
+  defaultProto: () => Date.prototype,
+  writeCreate(p: Pickler, o: object) {
+    const t = DatePrototypeGetTime(o);
+    if (t !== t) { p.w.u8(0); return; }
+    p.w.u8(1);
+    p.w.f64(t);
+  },
+  writeFill(p, o) { writePlainFill(p, o); },
+  create(u: Unpickler, proto) {
+    const valid = u.r.u8();
+    if (valid > 1) throw corrupt('bad date flag');
+    const t = valid ? u.r.f64() : NaN;
+    return proto === undefined ? new Date(t) : ReflectConstruct(Date, [t], u.newTargetFor(proto));
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};
+
+export const RegExpCodec: ObjectCodec = {
+  kind: Kind.RegExp,
+  name: 'RegExp',
+  defaultProto: () => RegExp.prototype,
+  writeCreate(p: Pickler, o: object) {
+    p.writeString(RegExpPrototypeGetSource(o));
+    p.writeString(RegExpPrototypeGetFlags(o));
+  },
+  writeFill(p, o) { writePlainFill(p, o); },
+  create(u: Unpickler, proto) {
+    const source = u.readString();
+    const flags = u.readString();
+    if (!/^[dgimsuyv]*$/.test(flags)) throw corrupt(`bad regexp flags ${JSON.stringify(flags)}`);
+    try {
+      return proto === undefined ? new RegExp(source, flags) : ReflectConstruct(RegExp, [source, flags], u.newTargetFor(proto));
+    } catch (e) {
+      throw corrupt(`bad regular expression: ${(e as Error).message}`);
+    }
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};
+
+const urlHref = ObjectGetOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
+export function isURL(o: object): boolean {
+  try { urlHref.call(o); return true; } catch { return false; }
+}
+const searchParamsToString = URLSearchParams.prototype.toString;
+export function isURLSearchParams(o: object): boolean {
+  try { searchParamsToString.call(o); return true; } catch { return false; }
+}
+
+export const URLCodec: ObjectCodec = {
+  kind: Kind.URL,
+  name: 'URL',
+  defaultProto: () => URL.prototype,
+  writeCreate(p: Pickler, o: object) { p.writeString(urlHref.call(o) as string); },
+  writeFill(p, o) { writePlainFill(p, o); },
+  create(u: Unpickler, proto) {
+    const href = u.readString();
+    let url: URL;
+    try { url = new URL(href); } catch { throw corrupt(`bad URL ${JSON.stringify(href)}`); }
+    if (proto !== undefined) Object.setPrototypeOf(url, proto);
+    return url;
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};
+
+export const URLSearchParamsCodec: ObjectCodec = {
+  kind: Kind.URLSearchParams,
+  name: 'URLSearchParams',
+  defaultProto: () => URLSearchParams.prototype,
+  writeCreate(p: Pickler, o: object) { p.writeString(searchParamsToString.call(o)); },
+  writeFill(p, o) { writePlainFill(p, o); },
+  create(u: Unpickler, proto) {
+    const params = new URLSearchParams(u.readString());
+    if (proto !== undefined) Object.setPrototypeOf(params, proto);
+    return params;
+  },
+  readFill(u, o) { readPlainFill(u, o); },
+};

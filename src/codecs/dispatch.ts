@@ -1,0 +1,90 @@
+/**
+ * Which codec handles an object that is neither a plain record nor a plain array. Brand checks come from
+ * `util.types` and native getters, never from `instanceof` or `Symbol.toStringTag`, which user code controls.
+ */
+import { Kind, KIND_COUNT } from '../format/tags.js';
+import type { Pickler } from '../pickler/pickler.js';
+import {
+  ArrayIsArray, ObjectGetOwnPropertyDescriptor, ObjectPrototype, isArgumentsObject, isArrayBuffer,
+  isBigIntObject, isBooleanObject, isDataView, isDate, isExternal, isFinalizationRegistry, isGeneratorObject,
+  isMap, isMapIterator, isModuleNamespaceObject, isNativeError, isNumberObject, isPromise, isRegExp, isSet,
+  isSetIterator, isSharedArrayBuffer, isStringObject, isSymbolObject, isTypedArray, isWeakMap, isWeakRef,
+  isWeakSet,
+} from '../util/primordials.js';
+import type { ObjectCodec } from './codec.js';
+import { ArrayCodec } from './arrays.js';
+import { ArrayBufferCodec, DataViewCodec, SharedArrayBufferCodec, TypedArrayCodec } from './binary.js';
+import { BoxedBigIntCodec, BoxedBooleanCodec, BoxedNumberCodec, BoxedStringCodec, BoxedSymbolCodec } from './boxed.js';
+import { MapCodec, SetCodec } from './collections.js';
+import { DateCodec, RegExpCodec, URLCodec, URLSearchParamsCodec, isURL, isURLSearchParams } from './dates.js';
+import { ErrorCodec } from './errors.js';
+import { ArgumentsCodec, OrdinaryCodec } from './objects.js';
+
+/** Codecs by Kind, for the decoder. Kind.Instance is filled in by the class layer. */
+export const CODECS: (ObjectCodec | undefined)[] = new Array(KIND_COUNT).fill(undefined);
+for (const c of [OrdinaryCodec, ArrayCodec, MapCodec, SetCodec, DateCodec, RegExpCodec, ErrorCodec, ArrayBufferCodec,
+  SharedArrayBufferCodec, TypedArrayCodec, DataViewCodec, BoxedNumberCodec, BoxedStringCodec, BoxedBooleanCodec,
+  BoxedBigIntCodec, BoxedSymbolCodec, URLCodec, URLSearchParamsCodec, ArgumentsCodec] as ObjectCodec[]) {
+  CODECS[c.kind] = c;
+}
+
+const UNSUPPORTED: [(o: object) => boolean, string][] = [
+  [isWeakMap, 'a WeakMap cannot be serialized: its entries cannot be enumerated. Use a Map, or leave it out'],
+  [isWeakSet, 'a WeakSet cannot be serialized: its entries cannot be enumerated. Use a Set, or leave it out'],
+  [isWeakRef, 'a WeakRef cannot be serialized: it must not keep its target alive. Serialize the target itself'],
+  [isFinalizationRegistry, 'a FinalizationRegistry cannot be serialized: it watches objects of this process'],
+  [isPromise, 'a Promise cannot be serialized: it is a pending computation. Await it and serialize the result'],
+  [isGeneratorObject, 'a generator object cannot be serialized: its suspended execution state is not reachable. ' +
+    'Serialize the generator function and the data it needs instead'],
+  [isMapIterator, 'a Map iterator cannot be serialized; serialize the Map, or Array.from(iterator)'],
+  [isSetIterator, 'a Set iterator cannot be serialized; serialize the Set, or Array.from(iterator)'],
+  [isModuleNamespaceObject, 'a module namespace object cannot be serialized by value here'],
+  [isExternal, 'a native handle (v8::External) cannot be serialized: it points into native memory'],
+];
+
+/**
+ * The codec for `o`, whose prototype is `proto`. Returns null when a hook wrote the value itself (class
+ * instances, by-reference objects). Throws PIKALA_UNSUPPORTED with the path for what cannot travel.
+ */
+export function classifyObject(p: Pickler, o: object, proto: object | null, asDependency = false): ObjectCodec<object> | null {
+  if (ArrayIsArray(o)) return ArrayCodec as ObjectCodec<object>;
+  if (isDate(o)) return DateCodec;
+  if (isMap(o)) return MapCodec;
+  if (isSet(o)) return SetCodec;
+  if (isRegExp(o)) return RegExpCodec;
+  if (isTypedArray(o)) return TypedArrayCodec;
+  if (isArrayBuffer(o)) return ArrayBufferCodec;
+  if (isSharedArrayBuffer(o)) return SharedArrayBufferCodec;
+  if (isDataView(o)) return DataViewCodec;
+  if (isNativeError(o)) return ErrorCodec;
+  if (isNumberObject(o)) return BoxedNumberCodec;
+  if (isStringObject(o)) return BoxedStringCodec;
+  if (isBooleanObject(o)) return BoxedBooleanCodec;
+  if (isBigIntObject(o)) return BoxedBigIntCodec;
+  if (isSymbolObject(o)) return BoxedSymbolCodec;
+  if (isArgumentsObject(o)) return ArgumentsCodec;
+  for (const [test, message] of UNSUPPORTED) if (test(o)) p.fail('PIKALA_UNSUPPORTED', message);
+  if (isURL(o)) return URLCodec;
+  if (isURLSearchParams(o)) return URLSearchParamsCodec;
+  if (proto === null || proto === ObjectPrototype) return OrdinaryCodec;
+  if (looksLikeInstance(proto)) {
+    const handled = p.hooks.visitInstance?.(p, o, proto, asDependency);
+    if (handled === true) return null;
+    if (handled === false || handled === undefined) {
+      const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
+      p.fail('PIKALA_UNSUPPORTED', `an instance of class ${ctor.name || '(anonymous)'} cannot be serialized`);
+    }
+    return handled as ObjectCodec<object>;
+  }
+  return OrdinaryCodec;
+}
+
+/** A prototype that belongs to a constructor (a class or a function's `prototype`). */
+function looksLikeInstance(proto: object): boolean {
+  const d = ObjectGetOwnPropertyDescriptor(proto, 'constructor');
+  if (d === undefined || typeof d.value !== 'function') return false;
+  const pd = ObjectGetOwnPropertyDescriptor(d.value, 'prototype');
+  return pd !== undefined && pd.value === proto;
+}
+
+export { Kind };

@@ -1,0 +1,186 @@
+/**
+ * One growable output buffer with the primitive encodings of the format: bytes, LEB128 varints, zigzag ints,
+ * little-endian float64, and the three string encodings. Knows nothing about JavaScript values beyond that.
+ */
+import { Buffer } from 'node:buffer';
+import { StringIsWellFormed } from '../util/primordials.js';
+import { Tag } from './tags.js';
+
+const NON_LATIN1 = /[^\x00-\xff]/;
+const MIN_CAPACITY = 1024;
+
+export class ByteWriter {
+  buf: Uint8Array;
+  private nodeBuf: Buffer;
+  private view: DataView;
+  pos = 0;
+
+  constructor(capacity = MIN_CAPACITY) {
+    this.buf = new Uint8Array(Math.max(capacity, 64));
+    this.nodeBuf = Buffer.from(this.buf.buffer, 0, this.buf.length);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Makes room for `n` more bytes. Growth is geometric so writing N bytes costs O(N) copying in total. */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    const need = this.pos + n;
+    let size = this.buf.length;
+    while (size < need) size = size < 16 << 20 ? size * 4 : Math.ceil(size * 1.5);
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.nodeBuf = Buffer.from(next.buffer, 0, next.length);
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(b: number): void {
+    if (this.pos >= this.buf.length) this.grow(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Unsigned LEB128 for integers in [0, 2^53). */
+  varint(n: number): void {
+    if (this.pos + 8 > this.buf.length) this.grow(8);
+    const buf = this.buf;
+    if (n < 0x80) { buf[this.pos++] = n; return; }
+    if (n < 0x4000) { buf[this.pos++] = (n & 0x7f) | 0x80; buf[this.pos++] = n >>> 7; return; }
+    while (n >= 0x80000000) {
+      buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    while (n >= 0x80) { buf[this.pos++] = (n & 0x7f) | 0x80; n >>>= 7; }
+    buf[this.pos++] = n;
+  }
+
+  /** A tag byte followed by a varint, in one bounds check. */
+  tagVarint(tag: number, n: number): void {
+    if (this.pos + 9 > this.buf.length) this.grow(9);
+    if (n < 0x80) { this.buf[this.pos++] = tag; this.buf[this.pos++] = n; return; }
+    this.buf[this.pos++] = tag;
+    this.varint(n);
+  }
+
+  /** Zigzag varint for int32 values. */
+  int32(n: number): void {
+    this.varint(((n << 1) ^ (n >> 31)) >>> 0);
+  }
+
+  f64(x: number): void {
+    if (this.pos + 8 > this.buf.length) this.grow(8);
+    this.view.setFloat64(this.pos, x, true);
+    this.pos += 8;
+  }
+
+  u32At(pos: number, v: number): void {
+    this.view.setUint32(pos, v, true);
+  }
+
+  /** Fixed-width unsigned 48-bit field (used for fields patched after the fact). */
+  u48(v: number): void {
+    this.ensure(6);
+    this.u48At(this.pos, v);
+    this.pos += 6;
+  }
+
+  u48At(pos: number, v: number): void {
+    this.view.setUint32(pos, v % 0x100000000, true);
+    this.view.setUint16(pos + 4, Math.floor(v / 0x100000000), true);
+  }
+
+  bigInt64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigInt64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  bytes(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
+  }
+
+  /** Pads with zero bytes so the next byte's offset is a multiple of `n`. */
+  align(n: number): void {
+    const pad = (n - (this.pos % n)) % n;
+    this.ensure(pad);
+    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
+  }
+
+  /** Writes a non-empty string with its tag, choosing latin1, UTF-8 or UTF-16 so every string is exact. */
+  string(s: string): void {
+    const n = s.length;
+    if (n < 0x80) {
+      // Short strings: write latin1 directly while scanning; most strings end here.
+      if (this.pos + n + 2 > this.buf.length) this.grow(n + 2);
+      const buf = this.buf;
+      const start = this.pos;
+      buf[start] = Tag.StrLatin1;
+      buf[start + 1] = n;
+      let p = start + 2;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0xff) { this.pos = start; this.wideString(s); return; }
+        buf[p++] = c;
+      }
+      this.pos = p;
+      return;
+    }
+    if (!NON_LATIN1.test(s)) {
+      this.tagVarint(Tag.StrLatin1, n);
+      this.ensure(n);
+      this.nodeBuf.latin1Write(s, this.pos, n);
+      this.pos += n;
+      return;
+    }
+    this.wideString(s);
+  }
+
+  private wideString(s: string): void {
+    const n = s.length;
+    if (StringIsWellFormed(s)) {
+      // Reserve the worst case, write, then move the bytes if the length varint was shorter than reserved.
+      const max = n * 3;
+      this.ensure(max + 10);
+      const lenPos = this.pos + 1;
+      const reserve = varintSize(max);
+      const written = this.nodeBuf.utf8Write(s, lenPos + reserve, max);
+      const actual = varintSize(written);
+      this.buf[this.pos] = Tag.StrUtf8;
+      if (actual !== reserve) this.buf.copyWithin(lenPos + actual, lenPos + reserve, lenPos + reserve + written);
+      this.pos = lenPos;
+      this.varint(written);
+      this.pos += written;
+      return;
+    }
+    this.tagVarint(Tag.StrUtf16, n);
+    this.ensure(n * 2);
+    this.nodeBuf.ucs2Write(s, this.pos, n * 2);
+    this.pos += n * 2;
+  }
+
+  /** The finished bytes, copied into an exactly sized array that owns its memory. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) { n = Math.floor(n / 0x80); size++; }
+  return size;
+}
+
+declare module 'node:buffer' {
+  interface Buffer {
+    latin1Write(s: string, offset: number, length: number): number;
+    utf8Write(s: string, offset: number, length: number): number;
+    ucs2Write(s: string, offset: number, length: number): number;
+    latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+    ucs2Slice(start: number, end: number): string;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Payload header: magic, format version, flags and the producer's versions.
+ *
+ *   'P' 'K' 'L' 'A' | major u8 | minor u8 | flags u8 | varint n | n latin1 bytes of producer text
+ *
+ * The producer text ("pikala/0.1.0 node/v20.20.2 v8/11.3.244.8") exists for error messages: a receiver that
+ * cannot read a payload says who wrote it.
+ */
+import { PikalaError, corrupt } from '../api/errors.js';
+import type { ByteReader } from './byte-reader.js';
+import type { ByteWriter } from './byte-writer.js';
+
+export const MAGIC = [0x50, 0x4b, 0x4c, 0x41] as const;
+export const FORMAT_MAJOR = 1;
+export const FORMAT_MINOR = 0;
+export const PIKALA_VERSION = '0.1.0';
+
+export const enum HeaderFlag {
+  Signed = 1,
+  HasCode = 2,
+}
+
+export const FLAGS_OFFSET = 6;
+export const SIGNATURE_LENGTH = 32;
+
+export const PRODUCER = `pikala/${PIKALA_VERSION} node/${process.version} v8/${process.versions.v8}`;
+
+export interface Header {
+  major: number;
+  minor: number;
+  flags: number;
+  producer: string;
+}
+
+export function writeHeader(w: ByteWriter, flags: number): void {
+  for (const b of MAGIC) w.u8(b);
+  w.u8(FORMAT_MAJOR);
+  w.u8(FORMAT_MINOR);
+  w.u8(flags);
+  w.varint(PRODUCER.length);
+  for (let i = 0; i < PRODUCER.length; i++) w.u8(PRODUCER.charCodeAt(i) & 0xff);
+}
+
+export function readHeader(r: ByteReader): Header {
+  if (r.remaining < MAGIC.length + 3) throw corrupt(`${r.remaining} bytes is too short for a header`);
+  for (const b of MAGIC) {
+    if (r.u8() !== b) throw corrupt('wrong magic bytes (this is not pikala output)');
+  }
+  const major = r.u8();
+  const minor = r.u8();
+  const flags = r.u8();
+  const n = r.count();
+  if (n > 256) throw corrupt('producer text too long');
+  const producer = r.latin1(n);
+  if (major !== FORMAT_MAJOR) {
+    throw new PikalaError('PIKALA_VERSION',
+      `payload uses format ${major}.${minor} (written by ${producer || 'an unknown producer'}); ` +
+      `this pikala ${PIKALA_VERSION} reads format ${FORMAT_MAJOR}.x. Load it with a pikala release that reads ` +
+      `format ${major}, or dump it again with this one.`);
+  }
+  if ((flags & ~(HeaderFlag.Signed | HeaderFlag.HasCode)) !== 0) throw corrupt(`unknown header flags ${flags}`);
+  return { major, minor, flags, producer };
+}

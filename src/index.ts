@@ -1,0 +1,5 @@
+export { dumps } from './api/dumps.js';
+export { loads } from './api/loads.js';
+export { PikalaError } from './api/errors.js';
+export type { PikalaErrorCode } from './api/errors.js';
+export type { DumpOptions, LoadOptions } from './api/options.js';

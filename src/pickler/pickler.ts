@@ -1,0 +1,616 @@
+/**
+ * The encoder: walks a value graph and writes records. The walk is iterative (an explicit frame stack), so
+ * a million-deep linked list needs no call stack. Every object is memoized before its children, so cycles and
+ * shared references come back as the same objects.
+ *
+ * Fast paths first: plain records (written by shape) and plain arrays are recognised in O(1) through V8
+ * map identity (see v8-maps.ts); everything else goes through the codec of its family (src/codecs).
+ */
+import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
+import { ByteWriter } from '../format/byte-writer.js';
+import { FLAGS_OFFSET, HeaderFlag, writeHeader } from '../format/header.js';
+import { Attr, Integrity, Tag } from '../format/tags.js';
+import {
+  ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
+  ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectIsExtensible, ObjectIsFrozen, ObjectIsSealed,
+  ObjectKeys, ObjectPrototype, ObjectHasOwn, ReflectOwnKeys, SymbolKeyFor, SymbolPrototypeGetDescription,
+  isProxy,
+} from '../util/primordials.js';
+import type { ObjectCodec } from '../codecs/codec.js';
+import { classifyObject } from '../codecs/dispatch.js';
+import { BufferTracker } from '../codecs/binary.js';
+import { HOLEY_ARRAY_REFS, PACKED_ARRAY_REFS, maps } from './v8-maps.js';
+import { ShapeTree, type ShapeNode } from './shapes.js';
+import { describeKey, propertySegment } from './paths.js';
+import { WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
+import { OrdinaryCodec } from '../codecs/objects.js';
+
+const enum Frame {
+  Shape,   // values obj[keys[i]]
+  Packed,  // values arr[i], no holes
+  Holey,   // values arr[i] or Hole
+  List,    // precomputed values, Hole allowed
+}
+
+/** Marks a hole inside a precomputed value list. */
+export const HOLE: object = Object.freeze({ hole: true });
+
+/** Describes a List frame's values for error paths. */
+export interface ListLabels {
+  /** Path segment of value `i`. */
+  segment(i: number): string;
+}
+
+export interface PicklerHooks {
+  /** Encodes a function (installed by the code layer). */
+  visitFunction?(p: Pickler, fn: Function): void;
+  /**
+   * Handles an object whose prototype belongs to a constructor (class instances): returns true when it wrote
+   * the value, a codec to write it with, or false when it cannot be serialized.
+   */
+  visitInstance?(p: Pickler, o: object, proto: object, asDependency: boolean): boolean | ObjectCodec<object>;
+  /** A registered built-in (intrinsic or module export) path, or undefined. */
+  builtinPath?(o: object): string | undefined;
+  /** Like builtinPath, but only among the standard globals (cheap; never looks at modules). */
+  knownBuiltinPath?(o: object): string | undefined;
+}
+
+/** A never-matching map reference so the fast path needs no null checks. */
+const NO_REF: object = Object.create(null, { never: { value: 1 } });
+
+export class Pickler {
+  readonly w: ByteWriter;
+  private readonly memo = new Map<unknown, number>();
+  private nextId = 0;
+  private readonly strings = new Map<string, number>();
+  private nextString = 0;
+  private readonly shapes = new ShapeTree();
+  private lastPlainRef: object = NO_REF;
+  private lastPlainShape: ShapeNode | null = null;
+  private lastArrayRef: object = NO_REF;
+  private lastArrayHoley = false;
+
+  private fKind: Frame[] = [];
+  private fObj: unknown[] = [];
+  private fKeys: unknown[] = [];
+  private fIdx: number[] = [];
+  private fEnd: number[] = [];
+  private sp = 0;
+  /** Extra path segments while writing something that is not a frame child (a prototype, a capture). */
+  private readonly pathContext: string[] = [];
+  private readonly pathContextDepth: number[] = [];
+
+  private readonly deferred: object[] = [];
+  private readonly deferredCodec: ObjectCodec<object>[] = [];
+  readonly buffers = new BufferTracker();
+  hasCode = false;
+  /** True while writing a Define record (an object needed to create another one). */
+  writingDependency = false;
+  readonly hooks: PicklerHooks;
+
+  constructor(hooks: PicklerHooks = {}, capacity?: number) {
+    this.w = new ByteWriter(capacity);
+    this.hooks = hooks;
+  }
+
+  /** Writes a whole payload: header, root value, deferred fills, buffer bytes, end. */
+  dump(root: unknown): Uint8Array {
+    const w = this.w;
+    writeHeader(w, 0);
+    this.visit(root);
+    this.drain();
+    for (let i = 0; i < this.deferred.length; i++) {
+      const o = this.deferred[i]!;
+      w.tagVarint(Tag.Fill, this.memo.get(o)!);
+      this.withContext(`<${this.deferredCodec[i]!.name}>`, () => this.deferredCodec[i]!.writeFill(this, o));
+      this.drain();
+    }
+    this.buffers.writeBytes(this);
+    w.u8(Tag.End);
+    if (this.hasCode) w.buf[FLAGS_OFFSET] = w.buf[FLAGS_OFFSET]! | HeaderFlag.HasCode;
+    return w.finish();
+  }
+
+  // ---------------------------------------------------------------------------------------------- walk
+
+  /** Writes the children of every pushed frame, depth first, until the stack is empty. */
+  drain(base = 0): void {
+    const fKind = this.fKind, fObj = this.fObj, fKeys = this.fKeys, fIdx = this.fIdx, fEnd = this.fEnd;
+    while (this.sp > base) {
+      const top = this.sp - 1;
+      const i = fIdx[top]!;
+      if (i >= fEnd[top]!) {
+        this.sp = top;
+        fObj[top] = undefined;
+        fKeys[top] = undefined;
+        continue;
+      }
+      fIdx[top] = i + 1;
+      switch (fKind[top]) {
+        case Frame.Shape:
+          this.visit((fObj[top] as Record<string, unknown>)[(fKeys[top] as string[])[i]!]);
+          break;
+        case Frame.Packed:
+          this.visit((fObj[top] as unknown[])[i]);
+          break;
+        case Frame.Holey: {
+          const a = fObj[top] as unknown[];
+          if (ObjectHasOwn(a, i)) this.visit(a[i]);
+          else this.w.u8(Tag.Hole);
+          break;
+        }
+        default: {
+          const v = (fObj[top] as unknown[])[i];
+          if (v === HOLE) this.w.u8(Tag.Hole);
+          else this.visit(v);
+        }
+      }
+    }
+  }
+
+  private push(kind: Frame, obj: unknown, keys: unknown, end: number): void {
+    const sp = this.sp++;
+    this.fKind[sp] = kind;
+    this.fObj[sp] = obj;
+    this.fKeys[sp] = keys;
+    this.fIdx[sp] = 0;
+    this.fEnd[sp] = end;
+  }
+
+  /** Queues `values` to be written after the current record, in order. */
+  pushList(values: unknown[], labels: ListLabels): void {
+    if (values.length === 0) return;
+    this.push(Frame.List, values, labels, values.length);
+  }
+
+  /** Writes any value. Objects may push frames; call drain() to finish them. */
+  visit(v: unknown): void {
+    switch (typeof v) {
+      case 'string':
+        this.writeString(v);
+        return;
+      case 'number':
+        this.writeNumber(v);
+        return;
+      case 'object':
+        if (v === null) this.w.u8(Tag.Null);
+        else this.visitObject(v);
+        return;
+      case 'boolean':
+        this.w.u8(v ? Tag.True : Tag.False);
+        return;
+      case 'undefined':
+        this.w.u8(Tag.Undefined);
+        return;
+      case 'bigint':
+        this.writeBigInt(v);
+        return;
+      case 'symbol':
+        this.writeSymbol(v);
+        return;
+      case 'function':
+        this.visitFunctionValue(v);
+        return;
+    }
+  }
+
+  writeString(s: string): void {
+    if (s.length === 0) { this.w.u8(Tag.StrEmpty); return; }
+    const idx = this.strings.get(s);
+    if (idx !== undefined) { this.w.tagVarint(Tag.StrRef, idx); return; }
+    this.strings.set(s, this.nextString++);
+    this.w.string(s);
+  }
+
+  writeNumber(n: number): void {
+    const w = this.w;
+    if ((n | 0) === n) {
+      if (n >= 0 && n < 64) {
+        if (n !== 0 || 1 / n > 0) { w.u8(n); return; }
+      } else {
+        w.u8(Tag.Int);
+        w.int32(n);
+        return;
+      }
+    }
+    if (n !== n) { w.u8(Tag.NaN); return; }
+    w.u8(Tag.Float64);
+    w.f64(n);
+  }
+
+  private writeBigInt(v: bigint): void {
+    const w = this.w;
+    if (v >= -0x8000000000000000n && v <= 0x7fffffffffffffffn) {
+      w.u8(Tag.BigInt64);
+      w.bigInt64(v);
+      return;
+    }
+    const negative = v < 0n;
+    let hex = (negative ? -v : v).toString(16);
+    if (hex.length & 1) hex = '0' + hex;
+    const n = hex.length >> 1;
+    w.u8(Tag.BigInt);
+    w.u8(negative ? 1 : 0);
+    w.varint(n);
+    w.ensure(n);
+    // little-endian magnitude
+    for (let i = 0; i < n; i++) {
+      const at = hex.length - 2 * (i + 1);
+      w.buf[w.pos++] = parseInt(hex.slice(at, at + 2), 16);
+    }
+  }
+
+  private writeSymbol(s: symbol): void {
+    const id = this.memo.get(s);
+    if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
+    const key = SymbolKeyFor(s);
+    if (key !== undefined) {
+      this.w.u8(Tag.SymbolRegistered);
+      this.writeString(key);
+    } else {
+      const wellKnown = WELL_KNOWN_SYMBOL_NAMES.get(s);
+      if (wellKnown !== undefined) {
+        this.w.u8(Tag.SymbolWellKnown);
+        this.writeString(wellKnown);
+      } else {
+        const description = SymbolPrototypeGetDescription(s);
+        this.w.u8(Tag.SymbolUnique);
+        if (description === undefined) this.w.u8(Tag.Undefined);
+        else this.writeString(description);
+      }
+    }
+    this.memo.set(s, this.nextId++);
+  }
+
+  /** Registers `o` in the memo; returns its id. Call right after the create payload, before the fill. */
+  memoize(o: unknown): number {
+    const id = this.nextId++;
+    this.memo.set(o, id);
+    return id;
+  }
+
+  isMemoized(o: unknown): boolean {
+    return this.memo.has(o);
+  }
+
+  memoId(o: unknown): number | undefined {
+    return this.memo.get(o);
+  }
+
+  private visitObject(o: object): void {
+    const id = this.memo.get(o);
+    if (id !== undefined) {
+      this.w.tagVarint(Tag.Ref, id);
+      if (this.buffers.size !== 0) this.buffers.noteReference(o);
+      return;
+    }
+    if (maps !== null) {
+      if (maps.sameMap(o, this.lastPlainRef)) {
+        const shape = this.lastPlainShape!;
+        if (ObjectKeys(o).length === shape.keys.length) {
+          this.writeShaped(o, shape);
+          return;
+        }
+      }
+      if (ArrayIsArray(o)) {
+        if (maps.sameMap(o, this.lastArrayRef)) {
+          this.writeArray(o as unknown[], this.lastArrayHoley);
+          return;
+        }
+        for (const ref of PACKED_ARRAY_REFS) {
+          if (maps.sameMap(o, ref)) {
+            this.lastArrayRef = ref;
+            this.lastArrayHoley = false;
+            this.writeArray(o as unknown[], false);
+            return;
+          }
+        }
+        for (const ref of HOLEY_ARRAY_REFS) {
+          if (maps.sameMap(o, ref)) {
+            this.lastArrayRef = ref;
+            this.lastArrayHoley = true;
+            this.writeArray(o as unknown[], true);
+            return;
+          }
+        }
+      }
+    }
+    this.visitOther(o);
+  }
+
+  private visitOther(o: object): void {
+    if (isProxy(o)) {
+      this.fail('PIKALA_UNSUPPORTED',
+        'a Proxy cannot be serialized: its traps are code that would have to run to read it. ' +
+        'Serialize the target object instead');
+    }
+    const proto = ObjectGetPrototypeOf(o);
+    if (proto === ObjectPrototype) {
+      const keys = ObjectKeys(o);
+      const node = this.shapes.lookup(keys);
+      if (maps !== null && node.ref !== null && !node.hasIndexKeys && maps.sameMap(o, node.ref)) {
+        this.lastPlainRef = node.ref;
+        this.lastPlainShape = node;
+        this.writeShaped(o, node);
+        return;
+      }
+      if (isPlainData(o, keys)) {
+        if (maps !== null && !node.hasIndexKeys && maps.hasFastProperties(o) && !maps.hasDictionaryElements(o)) {
+          node.ref = o;
+          this.lastPlainRef = o;
+          this.lastPlainShape = node;
+        }
+        this.writeShaped(o, node);
+        return;
+      }
+    } else if (proto === ArrayPrototype && maps === null && ArrayIsArray(o) && isPlainArray(o as unknown[])) {
+      this.writeArray(o as unknown[], true);
+      return;
+    }
+    this.writeGeneric(o, proto);
+  }
+
+  private writeShaped(o: object, node: ShapeNode): void {
+    const w = this.w;
+    this.memoize(o);
+    const keys = node.keys as string[];
+    if (node.id === 0) {
+      this.shapes.assign(node);
+      w.u8(Tag.ObjShape);
+      w.u8(0);
+      w.varint(keys.length);
+      for (let i = 0; i < keys.length; i++) this.writeString(keys[i]!);
+    } else {
+      w.tagVarint(Tag.ObjShape, node.id);
+    }
+    if (keys.length !== 0) this.push(Frame.Shape, o, keys, keys.length);
+  }
+
+  private writeArray(a: unknown[], holey: boolean): void {
+    this.memoize(a);
+    const n = a.length;
+    this.w.tagVarint(Tag.Array, n);
+    if (n !== 0) this.push(holey ? Frame.Holey : Frame.Packed, a, null, n);
+  }
+
+  // ------------------------------------------------------------------------------------ generic records
+
+  private writeGeneric(o: object, proto: object | null): void {
+    const codec = classifyObject(this, o, proto);
+    if (codec === null) return; // a hook wrote it (instances, by-reference objects)
+    // Built-in namespaces and prototypes (Math, Array.prototype...) travel by reference. Data instances
+    // (dates, maps, errors) never are built-ins, so only these two shapes consult the registry.
+    if (codec === OrdinaryCodec || ObjectGetOwnPropertyDescriptor(o, 'constructor') !== undefined) {
+      const builtin = this.hooks.knownBuiltinPath?.(o);
+      if (builtin !== undefined) {
+        this.writeBuiltin(o, builtin);
+        return;
+      }
+    }
+    this.ensureDeps(o, codec, proto);
+    this.writeRecord(o, codec, proto, false);
+  }
+
+  /** Writes a well-known object of the runtime by its path. */
+  writeBuiltin(o: object, path: string): void {
+    this.w.u8(Tag.Builtin);
+    this.writeString(path);
+    this.memoize(o);
+  }
+
+  /**
+   * Writes the Object record for `o` (its construction dependencies must already be written):
+   * kind, flags, prototype, create payload, then the fill inline or deferred to after the root.
+   */
+  writeRecord(o: object, codec: ObjectCodec<object>, proto: object | null, deferred: boolean): void {
+    const w = this.w;
+    const defaultProto = codec.defaultProto(o);
+    let flags = deferred ? 1 : 0;
+    if (proto === null) { if (defaultProto !== null) flags |= 4; } else if (proto !== defaultProto) flags |= 2;
+    w.u8(Tag.Object);
+    w.u8(codec.kind);
+    w.varint(flags);
+    if (flags & 2) this.writeDepRef(proto!);
+    codec.writeCreate(this, o);
+    this.memoize(o);
+    if (deferred) {
+      this.deferred.push(o);
+      this.deferredCodec.push(codec);
+    } else {
+      codec.writeFill(this, o);
+    }
+  }
+
+  /** Writes a reference to an object that already exists on the receiver (memoized or built-in). */
+  writeDepRef(dep: object): void {
+    const id = this.memo.get(dep);
+    if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
+    const path = this.hooks.builtinPath?.(dep);
+    if (path !== undefined) { this.writeBuiltin(dep, path); return; }
+    throw new Error(`pikala internal error: dependency written before it was defined`);
+  }
+
+  /**
+   * Makes sure every object `o` needs in order to be created (prototype chain, buffer, class...) exists on the
+   * receiver before `o`'s record, by writing Define records for them, deepest first. Iterative: prototype
+   * chains can be long.
+   */
+  ensureDeps(o: object, codec: ObjectCodec<object>, proto: object | null): void {
+    const pending: object[] = [];
+    const pendingCodec: (ObjectCodec<object> | null)[] = [];
+    const pendingProto: (object | null)[] = [];
+    const onStack = new Set<object>([o]);
+    const pushDeps = (x: object, c: ObjectCodec<object>, p: object | null) => {
+      const deps = c.deps?.(x);
+      if (deps) for (let i = deps.length - 1; i >= 0; i--) this.queueDep(deps[i]!, pending, pendingCodec, pendingProto, onStack);
+      if (p !== null && p !== c.defaultProto(x)) this.queueDep(p, pending, pendingCodec, pendingProto, onStack);
+    };
+    pushDeps(o, codec, proto);
+    while (pending.length !== 0) {
+      const top = pending.length - 1;
+      const x = pending[top]!;
+      let c = pendingCodec[top];
+      let p = pendingProto[top]!;
+      if (c === null) {
+        // First visit: classify and queue its own dependencies.
+        p = ObjectGetPrototypeOf(x);
+        this.withContext('<prototype>', () => { c = classifyObject(this, x, p, true); });
+        if (c === null) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); onStack.delete(x); continue; }
+        pendingCodec[top] = c;
+        pendingProto[top] = p;
+        const before = pending.length;
+        pushDeps(x, c!, p);
+        if (pending.length !== before) continue;
+      }
+      pending.pop(); pendingCodec.pop(); pendingProto.pop();
+      onStack.delete(x);
+      if (this.memo.has(x)) continue;
+      this.w.u8(Tag.Define);
+      this.writingDependency = true;
+      try { this.writeRecord(x, c!, p, true); } finally { this.writingDependency = false; }
+    }
+  }
+
+  private queueDep(dep: object, pending: object[], pendingCodec: (ObjectCodec<object> | null)[],
+    pendingProto: (object | null)[], onStack: Set<object>): void {
+    if (this.memo.has(dep) || this.hooks.builtinPath?.(dep) !== undefined) return;
+    if (onStack.has(dep)) {
+      this.fail('PIKALA_UNSUPPORTED', 'an object is needed to create itself (a construction cycle through ' +
+        'prototypes or bound functions); break the cycle before dumping');
+    }
+    if (isProxy(dep)) this.fail('PIKALA_UNSUPPORTED', 'a Proxy cannot be serialized (here as a prototype)');
+    onStack.add(dep);
+    pending.push(dep);
+    pendingCodec.push(null);
+    pendingProto.push(null);
+  }
+
+  /**
+   * Writes the generic property list of `o`: nprops, then (attribute, key) pairs; appends the values (or
+   * getter and setter) to `values`. `skip` leaves out keys a codec handles itself.
+   */
+  writeProps(o: object, values: unknown[], skip: ((key: PropertyKey) => boolean) | null,
+    keysOut?: PropertyKey[]): void {
+    const w = this.w;
+    const all = ReflectOwnKeys(o);
+    const keys: PropertyKey[] = [];
+    const descs: PropertyDescriptor[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const k = all[i]!;
+      if (skip !== null && skip(k)) continue;
+      keys.push(k);
+      descs.push(ObjectGetOwnPropertyDescriptor(o, k)!);
+    }
+    w.varint(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const d = descs[i]!;
+      const accessor = d.writable === undefined;
+      w.u8((d.writable ? Attr.Writable : 0) | (d.enumerable ? Attr.Enumerable : 0) |
+        (d.configurable ? Attr.Configurable : 0) | (accessor ? Attr.Accessor : 0));
+      const k = keys[i]!;
+      if (typeof k === 'string') this.writeString(k);
+      else this.writeSymbol(k as symbol);
+      if (accessor) values.push(d.get, d.set);
+      else values.push(d.value);
+      keysOut?.push(k);
+      if (accessor) keysOut?.push(k);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- errors
+
+  private visitFunctionValue(fn: Function): void {
+    const id = this.memo.get(fn);
+    if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
+    if (this.hooks.visitFunction) { this.hooks.visitFunction(this, fn); return; }
+    this.fail('PIKALA_UNSUPPORTED', `function ${fn.name ? `'${fn.name}' ` : ''}cannot be serialized here`);
+  }
+
+  /** Runs `f` with an extra path segment (for values that are not frame children). */
+  withContext<T>(segment: string, f: () => T): T {
+    this.pathContext.push(segment);
+    this.pathContextDepth.push(this.sp);
+    try {
+      return f();
+    } finally {
+      this.pathContext.pop();
+      this.pathContextDepth.pop();
+    }
+  }
+
+  /** Throws a PikalaError whose path names the value being written. */
+  fail(code: PikalaErrorCode, message: string): never {
+    throw new PikalaError(code, message, { path: this.currentPath() });
+  }
+
+  currentPath(): string {
+    let path = 'root';
+    let ctx = 0;
+    for (let f = 0; f < this.sp; f++) {
+      while (ctx < this.pathContext.length && this.pathContextDepth[ctx]! <= f) path += '.' + this.pathContext[ctx++];
+      const i = this.fIdx[f]! - 1;
+      switch (this.fKind[f]) {
+        case Frame.Shape: path += propertySegment((this.fKeys[f] as string[])[i]!); break;
+        case Frame.Packed: case Frame.Holey: path += `[${i}]`; break;
+        default: path += (this.fKeys[f] as ListLabels).segment(i);
+      }
+    }
+    while (ctx < this.pathContext.length) path += '.' + this.pathContext[ctx++];
+    return path;
+  }
+}
+
+/** Plain data record: extensible, only enumerable writable configurable string-keyed data properties. */
+function isPlainData(o: object, keys: string[]): boolean {
+  if (!ObjectIsExtensible(o)) return false;
+  if (ObjectGetOwnPropertySymbols(o).length !== 0) return false;
+  if (ObjectGetOwnPropertyNames(o).length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const d = ObjectGetOwnPropertyDescriptor(o, keys[i]!)!;
+    if (d.writable !== true || d.configurable !== true) return false;
+  }
+  return true;
+}
+
+/** Exact check used when map identity is unavailable: a plain array without extra properties. */
+function isPlainArray(a: unknown[]): boolean {
+  if (!ObjectIsExtensible(a)) return false;
+  if (ObjectGetOwnPropertySymbols(a).length !== 0) return false;
+  const names = ObjectGetOwnPropertyNames(a);
+  if (names[names.length - 1] !== 'length') return false;
+  if (!ObjectGetOwnPropertyDescriptor(a, 'length')!.writable) return false;
+  for (let i = 0; i < names.length - 1; i++) {
+    const d = ObjectGetOwnPropertyDescriptor(a, names[i]!)!;
+    if (d.writable !== true || d.configurable !== true || d.enumerable !== true) return false;
+  }
+  return true;
+}
+
+/** The integrity level of an object, checked from strongest to weakest. */
+export function integrityOf(o: object): Integrity {
+  if (ObjectIsExtensible(o)) return Integrity.Extensible;
+  if (ObjectIsFrozen(o)) return Integrity.Frozen;
+  if (ObjectIsSealed(o)) return Integrity.Sealed;
+  return Integrity.NonExtensible;
+}
+
+/** Labels for a List frame made of `nContents` content values followed by property values. */
+export class FillLabels implements ListLabels {
+  constructor(
+    private readonly nContents: number,
+    private readonly content: (i: number) => string,
+    private readonly propKeys: PropertyKey[],
+    private readonly propAccessor: boolean[] = [],
+  ) {}
+
+  segment(i: number): string {
+    if (i < this.nContents) return this.content(i);
+    const k = this.propKeys[i - this.nContents];
+    if (k === undefined) return '';
+    return propertySegment(k) + (this.propAccessor[i - this.nContents] ? '<accessor>' : '');
+  }
+}
+
+export function mapEntryLabel(entries: unknown[]): (i: number) => string {
+  return (i) => (i & 1) ? `.get(${describeKey(entries[i - 1])})` : `.<key ${describeKey(entries[i])}>`;
+}

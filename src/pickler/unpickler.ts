@@ -1,0 +1,526 @@
+/**
+ * The decoder: reads records and rebuilds values. Iterative like the encoder: containers are created and
+ * memoized first (so references to them, cycles included, resolve), then a frame receives their children.
+ *
+ * Loading never calls user code: properties are assigned only where no setter can exist (checked once per
+ * load against Object.prototype and Array.prototype) and defined otherwise; built-in methods are the
+ * primordials captured when pikala loaded.
+ */
+import { PikalaError, corrupt } from '../api/errors.js';
+import { ByteReader } from '../format/byte-reader.js';
+import { Attr, FIXINT_LIMIT, Integrity, Tag } from '../format/tags.js';
+import {
+  ArrayPrototype, MapPrototypeSet, ObjectDefineProperty, ObjectFreeze, ObjectGetOwnPropertyDescriptor,
+  ObjectGetOwnPropertyNames, ObjectPreventExtensions, ObjectPrototype, ObjectSeal, SetPrototypeAdd, SymbolFor,
+} from '../util/primordials.js';
+import { CODECS } from '../codecs/dispatch.js';
+import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
+
+const enum Frame {
+  Shape,        // obj[keys[i]] = v
+  ShapeDefine,  // defineProperty(obj, keys[i], v) for keys a setter on Object.prototype could intercept
+  Array,        // arr[i] = v, Hole skipped
+  Fill,         // a generic fill (FillState)
+}
+
+/** What the content values of a generic fill are. */
+export const enum Content {
+  None,
+  Elements,       // arr[i] = v (Hole skipped)
+  SparseElements, // arr[indices[i]] = v
+  MapPairs,
+  SetValues,
+}
+
+/** Receives the values of one generic fill; applies properties and integrity at the end. */
+export class FillState {
+  o: object;
+  content: Content = Content.None;
+  nContents = 0;
+  indices: number[] | null = null;
+  pendingKey: unknown = undefined;
+  integrity: Integrity = Integrity.Extensible;
+  propKeys: PropertyKey[] = [];
+  propAttrs: number[] = [];
+  propValues: unknown[] = [];
+  nValues = 0;
+  /** Array length to set after the elements (holes at the end). */
+  arrayLength = -1;
+  /** Own properties the constructor created that the original did not have. */
+  remove: PropertyKey[] | null = null;
+  /** Runs after properties and before integrity. */
+  finish: ((o: object) => void) | null = null;
+
+  constructor(o: object) {
+    this.o = o;
+  }
+}
+
+export interface UnpicklerHooks {
+  /** Reads a code-carrying record (functions, scopes, code units, module references). */
+  readCode?(u: Unpickler, tag: Tag): unknown;
+  /** Creates an object of Kind.Instance (through its class) and reads its create payload. */
+  createInstance?(u: Unpickler, proto: object | null | undefined): object;
+  /** Resolves a built-in path to the receiver's own object. */
+  resolveBuiltin?(path: string, dataOnly: boolean): object | undefined;
+}
+
+export interface UnpicklerOptions {
+  allowCode: boolean;
+  hooks: UnpicklerHooks;
+}
+
+const HOLE_VALUE: object = Object.freeze({ hole: true });
+
+export class Unpickler {
+  readonly r: ByteReader;
+  readonly memo: unknown[] = [];
+  private readonly strings: string[] = [];
+  private readonly shapes: { keys: string[]; hazard: boolean }[] = [];
+  private readonly newTargets = new Map<object, Function>();
+  readonly bufferBases = new Map<object, { base: number; length: number }>();
+  readonly allowCode: boolean;
+  readonly hooks: UnpicklerHooks;
+  /** Keys that must be defined rather than assigned, because Object.prototype intercepts them. */
+  private readonly objectHazards: Set<string>;
+  private readonly arrayIndexHazard: boolean;
+
+  private fKind: Frame[] = [];
+  private fObj: unknown[] = [];
+  private fAux: unknown[] = [];
+  private fIdx: number[] = [];
+  private fEnd: number[] = [];
+  private sp = 0;
+
+  constructor(bytes: Uint8Array, start: number, end: number, options: UnpicklerOptions) {
+    this.r = new ByteReader(bytes, start, end);
+    this.allowCode = options.allowCode;
+    this.hooks = options.hooks;
+    this.objectHazards = protoHazards(ObjectPrototype);
+    this.arrayIndexHazard = hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
+  }
+
+  /** Reads the body: the root value, then deferred fills and buffer bytes, up to End. */
+  load(): unknown {
+    const root = this.readValue();
+    const r = this.r;
+    for (;;) {
+      const tag = r.u8();
+      if (tag === Tag.End) break;
+      if (tag === Tag.Fill) {
+        const target = this.memoAt(r.varint());
+        if (typeof target !== 'object' && typeof target !== 'function' || target === null) throw corrupt('fill of a non-object');
+        const codec = this.deferredCodec.get(target as object);
+        if (codec === undefined) throw corrupt('fill of an object that awaits none');
+        this.deferredCodec.delete(target as object);
+        codec.readFill(this, target as object);
+        this.run();
+      } else if (tag === Tag.Bytes) {
+        this.readBytes();
+      } else {
+        throw corrupt(`unexpected tag 0x${tag.toString(16)} after the root value`);
+      }
+    }
+    if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the end`);
+    if (this.deferredCodec.size !== 0) throw corrupt('objects were left unfilled');
+    return root;
+  }
+
+  /** Reads one complete value (all nested frames). */
+  readValue(): unknown {
+    const base = this.sp;
+    const v = this.readOne();
+    if (this.sp > base) this.run(base);
+    return v;
+  }
+
+  /** Codecs of objects whose fill comes later (Define / Deferred). */
+  readonly deferredCodec = new Map<object, { readFill(u: Unpickler, o: object): void }>();
+
+  private run(base = 0): void {
+    const fIdx = this.fIdx, fEnd = this.fEnd;
+    while (this.sp > base) {
+      const top = this.sp - 1;
+      const i = fIdx[top]!;
+      if (i >= fEnd[top]!) {
+        this.finishFrame(top);
+        this.sp = top;
+        this.fObj[top] = undefined;
+        this.fAux[top] = undefined;
+        continue;
+      }
+      const v = this.readOne();
+      fIdx[top] = i + 1;
+      this.deliver(top, i, v);
+    }
+  }
+
+  private deliver(top: number, i: number, v: unknown): void {
+    switch (this.fKind[top]) {
+      case Frame.Shape:
+        if (v === HOLE_VALUE) throw corrupt('hole outside an array');
+        (this.fObj[top] as Record<string, unknown>)[(this.fAux[top] as string[])[i]!] = v;
+        return;
+      case Frame.ShapeDefine:
+        if (v === HOLE_VALUE) throw corrupt('hole outside an array');
+        ObjectDefineProperty(this.fObj[top] as object, (this.fAux[top] as string[])[i]!,
+          { value: v, writable: true, enumerable: true, configurable: true });
+        return;
+      case Frame.Array:
+        if (v !== HOLE_VALUE) {
+          if (this.arrayIndexHazard) {
+            ObjectDefineProperty(this.fObj[top] as object, i, { value: v, writable: true, enumerable: true, configurable: true });
+          } else {
+            (this.fObj[top] as unknown[])[i] = v;
+          }
+        }
+        return;
+      default:
+        this.deliverFill(this.fAux[top] as FillState, i, v);
+    }
+  }
+
+  private deliverFill(s: FillState, i: number, v: unknown): void {
+    if (i < s.nContents) {
+      switch (s.content) {
+        case Content.Elements:
+          if (v !== HOLE_VALUE) this.defineElement(s.o, i, v);
+          return;
+        case Content.SparseElements:
+          if (v === HOLE_VALUE) throw corrupt('hole in a sparse element list');
+          this.defineElement(s.o, s.indices![i]!, v);
+          return;
+        case Content.MapPairs:
+          if (v === HOLE_VALUE) throw corrupt('hole in a Map');
+          if ((i & 1) === 0) s.pendingKey = v;
+          else { MapPrototypeSet(s.o, s.pendingKey, v); s.pendingKey = undefined; }
+          return;
+        case Content.SetValues:
+          if (v === HOLE_VALUE) throw corrupt('hole in a Set');
+          SetPrototypeAdd(s.o, v);
+          return;
+      }
+    }
+    if (v === HOLE_VALUE) throw corrupt('hole as a property value');
+    s.propValues.push(v);
+  }
+
+  private defineElement(o: object, i: number, v: unknown): void {
+    if (this.arrayIndexHazard) ObjectDefineProperty(o, i, { value: v, writable: true, enumerable: true, configurable: true });
+    else (o as unknown[])[i] = v;
+  }
+
+  private finishFrame(top: number): void {
+    switch (this.fKind[top]) {
+      case Frame.Array: {
+        const a = this.fObj[top] as unknown[];
+        const n = this.fEnd[top]!;
+        if (a.length !== n) a.length = n;
+        return;
+      }
+      case Frame.Fill:
+        this.applyFill(this.fAux[top] as FillState);
+        return;
+    }
+  }
+
+  /** Applies a finished fill: array length, removals, properties in order, finish hook, integrity. */
+  applyFill(s: FillState): void {
+    const o = s.o;
+    if (s.arrayLength >= 0 && (o as unknown[]).length !== s.arrayLength) (o as unknown[]).length = s.arrayLength;
+    if (s.remove !== null) for (const k of s.remove) delete (o as Record<PropertyKey, unknown>)[k];
+    let vi = 0;
+    const values = s.propValues;
+    for (let p = 0; p < s.propKeys.length; p++) {
+      const attr = s.propAttrs[p]!;
+      const key = s.propKeys[p]!;
+      if (attr & Attr.Accessor) {
+        const get = values[vi++], set = values[vi++];
+        if (get !== undefined && typeof get !== 'function' || set !== undefined && typeof set !== 'function') {
+          throw corrupt('an accessor that is not a function');
+        }
+        ObjectDefineProperty(o, key, {
+          get: get as (() => unknown) | undefined, set: set as ((v: unknown) => void) | undefined,
+          enumerable: (attr & Attr.Enumerable) !== 0, configurable: (attr & Attr.Configurable) !== 0,
+        });
+      } else {
+        ObjectDefineProperty(o, key, {
+          value: values[vi++], writable: (attr & Attr.Writable) !== 0,
+          enumerable: (attr & Attr.Enumerable) !== 0, configurable: (attr & Attr.Configurable) !== 0,
+        });
+      }
+    }
+    if (s.finish !== null) s.finish(o);
+    switch (s.integrity) {
+      case Integrity.Frozen: ObjectFreeze(o); break;
+      case Integrity.Sealed: ObjectSeal(o); break;
+      case Integrity.NonExtensible: ObjectPreventExtensions(o); break;
+    }
+  }
+
+  /**
+   * Reads the fill headers common to every generic record (integrity was read by the caller via
+   * readIntegrity) — nprops, attributes and keys — and pushes the frame that receives
+   * `s.nContents` content values and the property values.
+   */
+  readPropsAndPush(s: FillState): void {
+    const r = this.r;
+    const n = r.count(2);
+    let nValues = 0;
+    for (let i = 0; i < n; i++) {
+      const attr = r.u8();
+      if (attr > 15) throw corrupt(`bad attribute byte ${attr}`);
+      const key = this.readOne();
+      if (typeof key !== 'string' && typeof key !== 'symbol') throw corrupt('property key is not a string or symbol');
+      s.propKeys.push(key);
+      s.propAttrs.push(attr);
+      nValues += attr & Attr.Accessor ? 2 : 1;
+    }
+    const total = s.nContents + nValues;
+    if (total > r.remaining) throw corrupt(`${total} values announced, ${r.remaining} bytes remain`);
+    s.nValues = nValues;
+    if (total === 0) { this.applyFill(s); return; }
+    this.push(Frame.Fill, s.o, s, total);
+  }
+
+  readIntegrity(): Integrity {
+    const v = this.r.u8();
+    if (v > Integrity.Frozen) throw corrupt(`bad integrity level ${v}`);
+    return v as Integrity;
+  }
+
+  private push(kind: Frame, obj: unknown, aux: unknown, end: number): void {
+    const sp = this.sp++;
+    this.fKind[sp] = kind;
+    this.fObj[sp] = obj;
+    this.fAux[sp] = aux;
+    this.fIdx[sp] = 0;
+    this.fEnd[sp] = end;
+  }
+
+  /** Reads one tag's value. Containers are returned at once and filled by frames pushed here. */
+  readOne(): unknown {
+    const r = this.r;
+    for (;;) {
+      const tag = r.u8();
+      if (tag < FIXINT_LIMIT) return tag;
+      switch (tag) {
+        case Tag.StrLatin1: { const s = r.latin1(r.varint()); this.strings.push(s); return s; }
+        case Tag.StrRef: {
+          const i = r.varint();
+          if (i >= this.strings.length) throw corrupt(`string reference ${i} out of range`);
+          return this.strings[i];
+        }
+        case Tag.ObjShape: return this.readShaped();
+        case Tag.Array: {
+          const n = r.count(1);
+          const a: unknown[] = [];
+          this.memo.push(a);
+          if (n !== 0) this.push(Frame.Array, a, null, n);
+          return a;
+        }
+        case Tag.Ref: return this.memoAt(r.varint());
+        case Tag.Undefined: return undefined;
+        case Tag.Null: return null;
+        case Tag.True: return true;
+        case Tag.False: return false;
+        case Tag.Int: return r.int32();
+        case Tag.Float64: return r.f64();
+        case Tag.NaN: return NaN;
+        case Tag.StrEmpty: return '';
+        case Tag.StrUtf8: { const s = r.utf8(r.varint()); this.strings.push(s); return s; }
+        case Tag.StrUtf16: { const s = r.utf16(r.varint()); this.strings.push(s); return s; }
+        case Tag.BigInt64: return r.bigInt64();
+        case Tag.BigInt: return this.readBigInt();
+        case Tag.SymbolUnique: {
+          const d = this.readOne();
+          if (d !== undefined && typeof d !== 'string') throw corrupt('symbol description is not a string');
+          const s = Symbol(d as string | undefined);
+          this.memo.push(s);
+          return s;
+        }
+        case Tag.SymbolRegistered: {
+          const key = this.readString();
+          const s = SymbolFor(key);
+          this.memo.push(s);
+          return s;
+        }
+        case Tag.SymbolWellKnown: {
+          const name = this.readString();
+          const s = WELL_KNOWN_SYMBOLS.get(name);
+          if (s === undefined) throw new PikalaError('PIKALA_UNSUPPORTED', `this runtime has no well-known symbol Symbol.${name}`);
+          this.memo.push(s);
+          return s;
+        }
+        case Tag.Hole: return HOLE_VALUE;
+        case Tag.Object: return this.readObjectRecord(false);
+        case Tag.Define:
+          if (r.u8() !== Tag.Object) throw corrupt('Define not followed by an Object record');
+          this.readObjectRecord(true);
+          continue;
+        case Tag.Builtin: return this.readBuiltin();
+        case Tag.Code: case Tag.Function: case Tag.Scope: case Tag.ModuleRef: case Tag.Bound:
+          if (!this.allowCode) {
+            throw new PikalaError('PIKALA_CODE_REFUSED',
+              'the payload holds code (functions, classes or module references) and loads was called with ' +
+              'allowCode: false; load it only if you trust its producer');
+          }
+          if (!this.hooks.readCode) throw corrupt('code records are not supported by this loader');
+          {
+            const v = this.hooks.readCode(this, tag);
+            if (v === DEFINED_ONLY) continue;
+            return v;
+          }
+        default:
+          throw corrupt(`unknown tag 0x${tag.toString(16)} at offset ${r.pos - 1}`);
+      }
+    }
+  }
+
+  private readShaped(): object {
+    const r = this.r;
+    let id = r.varint();
+    if (id === 0) {
+      const n = r.count(1);
+      const keys: string[] = [];
+      let hazard = false;
+      for (let i = 0; i < n; i++) {
+        const k = this.readOne();
+        if (typeof k !== 'string') throw corrupt('shape key is not a string');
+        keys.push(k);
+        if (this.objectHazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
+      }
+      this.shapes.push({ keys, hazard });
+      id = this.shapes.length;
+    }
+    const shape = this.shapes[id - 1];
+    if (shape === undefined) throw corrupt(`shape ${id} is not defined`);
+    const o = {};
+    this.memo.push(o);
+    const n = shape.keys.length;
+    if (n !== 0) {
+      if (n > r.remaining) throw corrupt('object values exceed the payload');
+      this.push(shape.hazard ? Frame.ShapeDefine : Frame.Shape, o, shape.keys, n);
+    }
+    return o;
+  }
+
+  private readObjectRecord(define: boolean): object {
+    const r = this.r;
+    const kind = r.u8();
+    const codec = CODECS[kind];
+    if (codec === undefined) throw corrupt(`unknown object kind ${kind}`);
+    const flags = r.varint();
+    if (flags > 7) throw corrupt(`bad object flags ${flags}`);
+    let proto: object | null | undefined;
+    if (flags & 4) proto = null;
+    else if (flags & 2) proto = this.readObjectRef();
+    const o = codec.create(this, proto);
+    this.memo.push(o);
+    if (define || (flags & 1)) {
+      if (!define) throw corrupt('a deferred record outside Define');
+      this.deferredCodec.set(o, codec);
+      return o;
+    }
+    codec.readFill(this, o);
+    return o;
+  }
+
+  /** Reads a reference to an existing object: Ref or Builtin, nothing that creates new structure. */
+  readObjectRef(): object {
+    const r = this.r;
+    const tag = r.u8();
+    let v: unknown;
+    if (tag === Tag.Ref) v = this.memoAt(r.varint());
+    else if (tag === Tag.Builtin) v = this.readBuiltin();
+    else throw corrupt(`expected a reference, found tag 0x${tag.toString(16)}`);
+    if (typeof v !== 'object' && typeof v !== 'function' || v === null) throw corrupt('reference to a non-object');
+    return v as object;
+  }
+
+  private readBuiltin(): object {
+    const path = this.readString();
+    const resolved = this.hooks.resolveBuiltin?.(path, !this.allowCode);
+    if (resolved === undefined) {
+      if (!this.allowCode) {
+        throw new PikalaError('PIKALA_CODE_REFUSED',
+          `the payload refers to the built-in ${path}, which loads with allowCode: false may not touch`);
+      }
+      throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `this runtime (Node ${process.version}) has no built-in ${path}`);
+    }
+    this.memo.push(resolved);
+    return resolved;
+  }
+
+  /** Reads a string value (any string tag). */
+  readString(): string {
+    const s = this.readOne();
+    if (typeof s !== 'string') throw corrupt('expected a string');
+    return s;
+  }
+
+  private readBigInt(): bigint {
+    const r = this.r;
+    const sign = r.u8();
+    if (sign > 1) throw corrupt('bad bigint sign');
+    const n = r.count(1);
+    const bytes = r.bytes(n);
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+    const v = n === 0 ? 0n : BigInt('0x' + hex);
+    return sign ? -v : v;
+  }
+
+  private readBytes(): void {
+    const r = this.r;
+    const target = this.memoAt(r.varint());
+    const info = this.bufferBases.get(target as object);
+    if (info === undefined) throw corrupt('bytes for something that is not a buffer');
+    if (info.length < 0) throw corrupt('bytes of one buffer written twice');
+    r.skipAlign(8);
+    const src = r.bytes(info.length);
+    new Uint8Array(target as ArrayBuffer).set(src);
+    this.bufferBases.set(target as object, { base: info.base, length: -1 });
+  }
+
+  memoAt(id: number): unknown {
+    if (id >= this.memo.length) throw corrupt(`reference ${id} to an object not yet defined`);
+    return this.memo[id];
+  }
+
+  /** A constructor whose `prototype` is `proto`, for Reflect.construct of built-ins with a custom prototype. */
+  newTargetFor(proto: object | null): Function {
+    const key = proto === null ? NULL_KEY : proto;
+    let nt = this.newTargets.get(key);
+    if (nt === undefined) {
+      nt = function () { /* new.target carrier */ };
+      ObjectDefineProperty(nt, 'prototype', { value: proto });
+      this.newTargets.set(key, nt);
+    }
+    return nt;
+  }
+}
+
+/** Returned by readCode for records that only define something; readOne then reads the next tag. */
+export const DEFINED_ONLY: unique symbol = Symbol('pikala.definedOnly');
+
+const NULL_KEY = {};
+
+function isIndex(k: string): boolean {
+  return /^(?:0|[1-9]\d*)$/.test(k) && +k < 4294967295;
+}
+
+/** Names of Object.prototype properties an assignment would not simply create on the target. */
+function protoHazards(proto: object): Set<string> {
+  const out = new Set<string>(['__proto__']);
+  for (const name of ObjectGetOwnPropertyNames(proto)) {
+    const d = ObjectGetOwnPropertyDescriptor(proto, name)!;
+    if (d.writable !== true) out.add(name);
+  }
+  return out;
+}
+
+function hasIndexProperties(o: object): boolean {
+  for (const name of ObjectGetOwnPropertyNames(o)) if (isIndex(name)) return true;
+  return false;
+}

@@ -1,0 +1,63 @@
+/**
+ * Hidden-class identity, the fast path that lets pikala check property attributes in O(1).
+ *
+ * `dumps` must never call a getter and must keep every property attribute, so it cannot read an object's
+ * properties before it knows they are plain data properties. Checking descriptors one by one costs 40–100 ns
+ * per property, and there is no JavaScript API that lists an array's named properties without listing every
+ * index. V8 already knows the answer: objects with the same hidden class (map) have the same named
+ * properties with the same attributes, prototype, extensibility and elements kind. `%HaveSameMap` compares
+ * two maps in ~15 ns, so pikala verifies one reference object per shape and compares the others to it.
+ *
+ * The natives syntax is switched on only while two tiny helpers are compiled, then switched off again (unless
+ * the process already had it). Set PIKALA_NO_NATIVES=1 to skip this: every check then takes the exact, slower
+ * descriptor path. Results never depend on which path runs.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+export interface MapHelpers {
+  sameMap(a: object, b: object): boolean;
+  hasFastProperties(o: object): boolean;
+  hasDictionaryElements(o: object): boolean;
+}
+
+function compile(): MapHelpers | null {
+  if (process.env.PIKALA_NO_NATIVES === '1') return null;
+  const make = () => ({
+    sameMap: vm.compileFunction('return %HaveSameMap(a, b)', ['a', 'b']) as MapHelpers['sameMap'],
+    hasFastProperties: vm.compileFunction('return %HasFastProperties(o)', ['o']) as MapHelpers['hasFastProperties'],
+    hasDictionaryElements: vm.compileFunction('return %HasDictionaryElements(o)', ['o']) as MapHelpers['hasDictionaryElements'],
+  });
+  let helpers: MapHelpers;
+  try {
+    helpers = make();
+  } catch {
+    try {
+      v8.setFlagsFromString('--allow-natives-syntax');
+      try { helpers = make(); } finally { v8.setFlagsFromString('--no-allow-natives-syntax'); }
+    } catch {
+      return null;
+    }
+  }
+  // Trust the helpers only if they answer as V8 documents them.
+  try {
+    const a = { x: 1, y: 2 }, b = { x: 3, y: 4 }, c = { y: 1, x: 2 };
+    const d = { x: 1, y: 2 };
+    Object.defineProperty(d, 'y', { enumerable: false });
+    if (!helpers.sameMap(a, b) || helpers.sameMap(a, c) || helpers.sameMap(a, d)) return null;
+    if (!helpers.hasFastProperties(a) || helpers.hasDictionaryElements([1])) return null;
+  } catch {
+    return null;
+  }
+  return helpers;
+}
+
+export const maps: MapHelpers | null = compile();
+
+/**
+ * Arrays in each fast elements kind, created by literals: their maps are the realm's initial array maps,
+ * which carry no named property besides `length`, default element attributes, Array.prototype and
+ * extensibility. An array with the same map is a plain array; a packed one has no holes.
+ */
+export const PACKED_ARRAY_REFS: readonly object[] = [[0], [0.5], ['x']];
+export const HOLEY_ARRAY_REFS: readonly object[] = [[0, , 0], [0.5, , 0.5], ['x', , 'x']]; // eslint-disable-line no-sparse-arrays
