@@ -10,6 +10,7 @@
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
 import { Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
+import { varintSize } from '../format/byte-writer.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
 import { maps } from '../pickler/v8-maps.js';
@@ -63,18 +64,33 @@ export class BufferTracker {
     }
   }
 
-  /** Patches every buffer record's base and length, then writes each buffer's bytes. */
+  /**
+   * Patches every buffer record's base and length, then writes each buffer's bytes. The output buffer is
+   * sized exactly first (bytes plus the End tag), so large binary payloads are copied once.
+   */
   writeBytes(p: Pickler): void {
     const w = p.w;
+    if (this.uses.size === 0) return;
+    let at = w.pos;
     for (const [buffer, use] of this.uses) {
       let base = use.min, length = use.max - use.min;
       if (length <= 0) { base = 0; length = 0; }
-      w.u48At(use.patchPos, base);
+      use.min = base;
+      use.max = base + length;
+      if (length === 0) continue;
+      at += 1 + varintSize(p.memoId(buffer)!);
+      at += (8 - (at % 8)) % 8;
+      at += length;
+    }
+    w.reserveExact(at - w.pos + 1);
+    for (const [buffer, use] of this.uses) {
+      const length = use.max - use.min;
+      w.u48At(use.patchPos, use.min);
       w.u48At(use.patchPos + 6, length);
       if (length === 0) continue;
       w.tagVarint(Tag.Bytes, p.memoId(buffer)!);
       w.align(8);
-      w.bytes(new Uint8Array(buffer as ArrayBuffer, base, length));
+      w.bytes(new Uint8Array(buffer as ArrayBuffer, use.min, length));
     }
   }
 }

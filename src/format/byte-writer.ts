@@ -30,7 +30,21 @@ export class ByteWriter {
     const need = this.pos + n;
     let size = this.buf.length;
     while (size < need) size = size < 16 << 20 ? size * 4 : Math.ceil(size * 1.5);
-    const next = new Uint8Array(size);
+    this.resize(size);
+  }
+
+  /**
+   * Makes the buffer exactly `n` bytes longer than what is written, when the caller knows the rest of the
+   * output's size: finish() can then return the buffer itself instead of copying it.
+   */
+  reserveExact(n: number): void {
+    if (this.pos + n !== this.buf.length) this.resize(this.pos + n);
+  }
+
+  private resize(size: number): void {
+    // Unzeroed memory: every byte below `pos` is written before it is read, and finish() never exposes more.
+    const raw = Buffer.allocUnsafeSlow(size);
+    const next = new Uint8Array(raw.buffer, raw.byteOffset, size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.nodeBuf = Buffer.from(next.buffer, 0, next.length);
@@ -162,8 +176,9 @@ export class ByteWriter {
     this.pos += n * 2;
   }
 
-  /** The finished bytes, copied into an exactly sized array that owns its memory. */
+  /** The finished bytes, in an exactly sized array that owns its memory. */
   finish(): Uint8Array {
+    if (this.pos === this.buf.length && this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.pos) return this.buf;
     return this.buf.slice(0, this.pos);
   }
 }

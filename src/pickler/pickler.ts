@@ -55,6 +55,10 @@ export interface PicklerHooks {
   knownBuiltinPath?(o: object): string | undefined;
 }
 
+const STRING_SLOT_BITS = 12;
+const STRING_SLOTS = 1 << STRING_SLOT_BITS;
+const STRING_SLOT_SHIFT = 32 - STRING_SLOT_BITS;
+
 /** A never-matching map reference so the fast path needs no null checks. */
 const NO_REF: object = Object.create(null, { never: { value: 1 } });
 
@@ -62,7 +66,14 @@ export class Pickler {
   readonly w: ByteWriter;
   private readonly memo = new Map<unknown, number>();
   private nextId = 0;
-  private readonly strings = new Map<string, number>();
+  /**
+   * Recently written strings, direct-mapped by a cheap hash: a repeated string becomes a 2–3 byte reference.
+   * A full Map of every string costs ~70 ns per string (hashing plus table growth) and would triple the time
+   * of string-heavy payloads; this table costs a few ns and catches the repetitions that matter (keys, enum-like
+   * values). A string that misses is written again, which changes size, never meaning.
+   */
+  private readonly stringSlots: (string | undefined)[] = new Array(STRING_SLOTS).fill(undefined);
+  private readonly stringSlotIds = new Int32Array(STRING_SLOTS);
   private nextString = 0;
   private readonly shapes = new ShapeTree();
   private lastPlainRef: object = NO_REF;
@@ -195,10 +206,13 @@ export class Pickler {
   }
 
   writeString(s: string): void {
-    if (s.length === 0) { this.w.u8(Tag.StrEmpty); return; }
-    const idx = this.strings.get(s);
-    if (idx !== undefined) { this.w.tagVarint(Tag.StrRef, idx); return; }
-    this.strings.set(s, this.nextString++);
+    const n = s.length;
+    if (n === 0) { this.w.u8(Tag.StrEmpty); return; }
+    const slot = (Math.imul(n, 0x9e3779b1) ^ Math.imul(s.charCodeAt(0), 0x85ebca6b) ^
+      Math.imul(s.charCodeAt(n - 1), 0xc2b2ae35) ^ Math.imul(s.charCodeAt(n >> 1), 0x27d4eb2f)) >>> STRING_SLOT_SHIFT;
+    if (this.stringSlots[slot] === s) { this.w.tagVarint(Tag.StrRef, this.stringSlotIds[slot]!); return; }
+    this.stringSlots[slot] = s;
+    this.stringSlotIds[slot] = this.nextString++;
     this.w.string(s);
   }
 
