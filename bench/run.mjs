@@ -11,16 +11,24 @@
  *        --libs pikala,JSON,v8,msgpackr,msgpackr-SC,cbor-x,cbor-x-SC,seroval,devalue,superjson,pulumi
  *        --out FILE (bench/results/latest.json; --quick writes nothing unless given) --write-doc (docs/PERFORMANCE.md)
  *        --no-install (never run npm ci in bench/) --no-cold (skip the fresh-process cold runs of (f))
+ *        --pikala PATH (measure another pikala build's ESM entry, e.g. a snapshot of a commit; default dist/esm)
+ *        --label TEXT (what was measured, for the report; default: the git commit of the working tree)
  * The markdown table goes to stdout; progress goes to stderr. Method: bench/README.md.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DIR, BUILTIN_LIBS, LIB_NAMES, PIKALA_ENTRY, ROOT_DIR, loadLibs } from './lib/libs.mjs';
-import { ALL_IDS } from './lib/payloads.mjs';
-import { aggregate, renderTables, writeDoc } from './lib/report.mjs';
+// --pikala must take effect before lib/libs.mjs reads it (and children inherit it through the environment).
+const pikalaFlag = process.argv.findIndex((a) => a === '--pikala' || a.startsWith('--pikala='));
+if (pikalaFlag >= 0) {
+  const a = process.argv[pikalaFlag];
+  process.env.PIKALA_BENCH_ENTRY = resolve(a.includes('=') ? a.slice(a.indexOf('=') + 1) : process.argv[pikalaFlag + 1]);
+}
+const { BENCH_DIR, BUILTIN_LIBS, LIB_NAMES, PIKALA_ENTRY, ROOT_DIR, loadLibs } = await import('./lib/libs.mjs');
+const { ALL_IDS } = await import('./lib/payloads.mjs');
+const { aggregate, renderTables, writeDoc } = await import('./lib/report.mjs');
 
 const SELF = fileURLToPath(import.meta.url);
 export const DEFAULT_OUT = join(BENCH_DIR, 'results/latest.json');
@@ -70,6 +78,16 @@ function ensurePeers() {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--prefix', BENCH_DIR, '--ignore-scripts', '--no-audit', '--no-fund'], { stdio: ['ignore', 2, 2] });
   if (r.status !== 0) log('warning: installing bench peers failed; continuing with the built-in libraries only (pikala, JSON, v8).');
+}
+
+function gitLabel() {
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `pikala ${rev}${dirty ? ' + uncommitted src changes' : ''}`;
+  } catch {
+    return 'pikala (no git)';
+  }
 }
 
 function runNode(args, timeoutMs) {
@@ -126,6 +144,7 @@ async function main() {
   const coldIds = o.flags.has('no-cold') ? [] : payloads.filter((id) => id.startsWith('f'));
   const coldLibs = ['pikala', 'pulumi'].filter((l) => libs.includes(l) && loaded.get(l) && !loaded.get(l).missing);
   const t0 = Date.now();
+  const loadBefore = os.loadavg()[0];
   try {
     for (let run = 0; run < runs; run++) {
       log(`run ${run + 1}/${runs}: payloads ${payloads.join(',')}; libs ${libs.join(',')}`);
@@ -162,7 +181,9 @@ async function main() {
   const meta = {
     date: new Date().toISOString(), ...machine(),
     command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv ? ` -- ${argv}` : ''}` : `node bench/run.mjs${argv ? ` ${argv}` : ''}`,
+    pikala: o.label ?? (process.env.PIKALA_BENCH_ENTRY ? `pikala build at ${PIKALA_ENTRY}` : gitLabel()),
     runs, rounds, minSampleMs, scale, quick, payloads, libs, versions, seconds: Math.round((Date.now() - t0) / 1000),
+    loadAvg: { before: +loadBefore.toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     builtinOnly: libs.every((l) => BUILTIN_LIBS.includes(l) || missing.includes(l)),
   };
   const summary = aggregate(childRuns, cold, meta);

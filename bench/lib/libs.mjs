@@ -24,7 +24,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT_DIR = join(BENCH_DIR, '..');
-export const PIKALA_ENTRY = join(ROOT_DIR, 'dist/esm/index.js');
+/** The pikala build under test: the repository's dist, or another build (--pikala, e.g. a snapshot of a commit). */
+export const PIKALA_ENTRY = process.env.PIKALA_BENCH_ENTRY || join(ROOT_DIR, 'dist/esm/index.js');
 const benchRequire = createRequire(join(BENCH_DIR, 'package.json'));
 
 /** Libraries in table order. */

@@ -6,11 +6,53 @@ import type { PicklerHooks } from '../pickler/pickler.js';
 import type { UnpicklerHooks } from '../pickler/unpickler.js';
 import type { LoadOptions } from './options.js';
 import { builtinPath, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
+import { FunctionPlanner } from '../code/functions.js';
+import { Env } from '../code/closures.js';
+import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
+import { CODECS } from '../codecs/dispatch.js';
+import { Kind } from '../format/tags.js';
+import { readPrologue } from '../code/rebuild.js';
+import type { ObjectCodec } from '../codecs/codec.js';
+import { ObjectGetPrototypeOf } from '../util/primordials.js';
+
+// The decoder's codecs for code kinds (their encoder halves need a planner and are made per dump).
+const decodePlans = {
+  planOf(): never { throw new Error('decode-only codec'); },
+  boundOf(): never { throw new Error('decode-only codec'); },
+};
+CODECS[Kind.Function] = functionCodec(decodePlans) as ObjectCodec;
+CODECS[Kind.Bound] = boundCodec(decodePlans) as ObjectCodec;
+CODECS[Kind.Scope] = ScopeCodec as unknown as ObjectCodec;
 
 export function picklerHooks(): PicklerHooks {
-  return { builtinPath, knownBuiltinPath };
+  let planner: FunctionPlanner | null = null;
+  const getPlanner = () => (planner ??= new FunctionPlanner());
+  return {
+    builtinPath,
+    knownBuiltinPath,
+    visitFunction(p, fn) {
+      const path = builtinPath(fn);
+      if (path !== undefined) { p.writeBuiltin(fn, path); return; }
+      const codec = getPlanner().plan(p, fn, false) as ObjectCodec<object>;
+      const proto = ObjectGetPrototypeOf(fn);
+      p.ensureDeps(fn, codec, proto);
+      p.writeRecord(fn, codec, proto, false);
+    },
+    functionCodec(p, fn) {
+      return getPlanner().plan(p, fn, true) as ObjectCodec<object>;
+    },
+    internalCodec(o) {
+      return o instanceof Env ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
+    },
+    writePendingFill(p) {
+      return planner !== null && planner.writePendingFill(p);
+    },
+    prologue() {
+      return planner !== null ? planner.prologue() : null;
+    },
+  };
 }
 
 export function unpicklerHooks(_options: LoadOptions | undefined): UnpicklerHooks {
-  return { resolveBuiltin };
+  return { resolveBuiltin, readPrologue };
 }

@@ -67,7 +67,7 @@ export const ArrayCodec: ObjectCodec<unknown[]> = {
     const nContents = values.length;
     const keys: PropertyKey[] = [];
     p.writeProps(a, values, (k) => (k === 'length' ? lengthWritable : indexOf(k) >= 0 && !special.has(k)), keys);
-    p.pushList(values, new FillLabels(nContents, label, keys));
+    p.pushList(values, new FillLabels(nContents, label, keys, a));
   },
   create(u: Unpickler, proto) {
     if (proto === undefined) return [];

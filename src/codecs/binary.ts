@@ -13,7 +13,7 @@ import { Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
 import { varintSize } from '../format/byte-writer.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
-import { maps } from '../pickler/v8-maps.js';
+import { maps } from '../util/natives.js';
 import {
   ArrayBufferPrototypeGetByteLength, ArrayBufferPrototypeGetMaxByteLength, ArrayBufferPrototypeGetResizable,
   DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, ObjectGetPrototypeOf,
@@ -34,6 +34,8 @@ interface BufferUse {
   min: number;
   max: number;
   whole: boolean;
+  /** The [start, end) byte ranges of the views seen, flat; used to blank the gaps between them. */
+  ranges: number[];
 }
 
 /** Tracks which byte ranges of each buffer the graph's views use; writes the bytes at the end. */
@@ -45,23 +47,26 @@ export class BufferTracker {
   }
 
   register(buffer: object, patchPos: number, byteLength: number, whole: boolean): void {
-    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole });
+    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole, ranges: [] });
   }
 
   noteView(buffer: object, start: number, end: number): void {
     const use = this.uses.get(buffer)!;
     if (start < use.min) use.min = start;
     if (end > use.max) use.max = end;
+    if (!use.whole && end > start) use.ranges.push(start, end);
   }
 
   /** The buffer was reached as a value, not only through views: it ships whole. */
   noteReference(o: object): void {
     const use = this.uses.get(o);
-    if (use !== undefined && !use.whole) {
-      use.whole = true;
-      use.min = 0;
-      use.max = use.byteLength;
-    }
+    if (use !== undefined && !use.whole) this.makeWhole(use);
+  }
+
+  private makeWhole(use: BufferUse): void {
+    use.whole = true;
+    use.min = 0;
+    use.max = use.byteLength;
   }
 
   /**
@@ -73,8 +78,11 @@ export class BufferTracker {
     if (this.uses.size === 0) return;
     let at = w.pos;
     for (const [buffer, use] of this.uses) {
+      // A buffer no view used was needed for something else (say, as a prototype): it is a value, ship it whole.
+      if (!use.whole && use.min === Infinity) this.makeWhole(use);
       let base = use.min, length = use.max - use.min;
-      if (length <= 0) { base = 0; length = 0; }
+      // Only empty views: nothing to ship, but keep the base so their offsets stay inside the (empty) buffer.
+      if (length <= 0) length = 0;
       use.min = base;
       use.max = base + length;
       if (length === 0) continue;
@@ -90,9 +98,33 @@ export class BufferTracker {
       if (length === 0) continue;
       w.tagVarint(Tag.Bytes, p.memoId(buffer)!);
       w.align(8);
-      w.bytes(new Uint8Array(buffer as ArrayBuffer, use.min, length));
+      w.bytes(use.whole ? new Uint8Array(buffer as ArrayBuffer, use.min, length) : coveredBytes(buffer, use));
     }
   }
+}
+
+/**
+ * The bytes of [min, max) that some view covers, zeros elsewhere: views far apart in one buffer (two small
+ * Buffers from Node's shared pool) must not carry the unrelated bytes between them. The gap still takes room,
+ * so the views keep their relative offsets and stay on one buffer.
+ */
+function coveredBytes(buffer: object, use: BufferUse): Uint8Array {
+  const src = new Uint8Array(buffer as ArrayBuffer, use.min, use.max - use.min);
+  const r = use.ranges;
+  const order: number[] = [];
+  for (let i = 0; i < r.length; i += 2) order.push(i);
+  order.sort((a, b) => r[a]! - r[b]!);
+  // One contiguous run from min to max: the source range as it is.
+  let end = use.min;
+  let contiguous = true;
+  for (const i of order) {
+    if (r[i]! > end) { contiguous = false; break; }
+    if (r[i + 1]! > end) end = r[i + 1]!;
+  }
+  if (contiguous) return src;
+  const out = new Uint8Array(src.length);
+  for (const i of order) out.set(src.subarray(r[i]! - use.min, r[i + 1]! - use.min), r[i]! - use.min);
+  return out;
 }
 
 function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {

@@ -18,6 +18,10 @@ export interface ObjectCodec<T extends object = object> {
   readonly kind: Kind;
   /** Short name used in error messages and paths. */
   readonly name: string;
+  /** Records of this kind carry code: refused by loads with allowCode: false. */
+  readonly code?: boolean;
+  /** The fill may come in several Fill records (scope environments grow while the walk finds functions). */
+  readonly multiFill?: boolean;
   /** The prototype such objects have unless told otherwise (in the current realm). */
   defaultProto(o: T | null, u?: Unpickler): object | null;
   /** Objects that must exist before this one can be created, besides the prototype. */

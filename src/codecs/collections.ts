@@ -24,7 +24,7 @@ export const MapCodec: ObjectCodec = {
     p.w.varint(nContents >> 1);
     const keys: PropertyKey[] = [];
     p.writeProps(m, values, null, keys);
-    p.pushList(values, new FillLabels(nContents, mapEntryLabel(values), keys));
+    p.pushList(values, new FillLabels(nContents, mapEntryLabel(values), keys, m));
   },
   create(u: Unpickler, proto) {
     return proto === undefined ? new Map() : ReflectConstruct(Map, [], u.newTargetFor(proto));
@@ -52,7 +52,7 @@ export const SetCodec: ObjectCodec = {
     p.w.varint(nContents);
     const keys: PropertyKey[] = [];
     p.writeProps(set, values, null, keys);
-    p.pushList(values, new FillLabels(nContents, (i) => `.<value #${i}>`, keys));
+    p.pushList(values, new FillLabels(nContents, (i) => `.<value #${i}>`, keys, set));
   },
   create(u: Unpickler, proto) {
     return proto === undefined ? new Set() : ReflectConstruct(Set, [], u.newTargetFor(proto));

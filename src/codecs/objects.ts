@@ -17,7 +17,7 @@ export function writePlainFill(p: Pickler, o: object, skip: ((k: PropertyKey) =>
   const values: unknown[] = [];
   const keys: PropertyKey[] = [];
   p.writeProps(o, values, skip, keys);
-  p.pushList(values, new FillLabels(0, () => '', keys));
+  p.pushList(values, new FillLabels(0, () => '', keys, o));
 }
 
 /** Reads what writePlainFill wrote. */

@@ -40,12 +40,8 @@ export const enum Tag {
   Object = 0x59,       // generic record: kind byte, flags, create payload, [proto], [fill]
   Builtin = 0x5a,      // a well-known object of the receiving realm, by path string
 
-  // code (functions, classes, modules)
-  Code = 0x5b,         // a code unit: generated source + metadata, memoized by content hash
-  Function = 0x5c,     // a function built from a code unit in a scope environment
-  Scope = 0x5d,        // a scope environment (captured variables)
-  ModuleRef = 0x5e,    // a module member by reference (specifier, export path, version)
-  Bound = 0x5f,        // a bound function
+  // code
+  Code = 0x5b,         // first tag of the body when the payload holds code: the code prologue
 }
 
 /** Kinds of the generic Object record. */
@@ -70,8 +66,13 @@ export const enum Kind {
   URLSearchParams = 17,
   Arguments = 18,
   Instance = 19,       // an object restored through its by-value class (private fields, brand)
+  Function = 20,       // a function made from a maker of the code prologue, in a scope environment
+  Scope = 21,          // a scope environment (captured variables)
+  Bound = 22,          // a bound function
+  ModuleRef = 23,      // a module (or a member of one) by reference
+  Class = 24,          // a class by value
 }
-export const KIND_COUNT = 20;
+export const KIND_COUNT = 25;
 
 /** Flags of the generic Object record. */
 export const enum ObjFlag {

@@ -19,7 +19,7 @@ import {
 import type { ObjectCodec } from '../codecs/codec.js';
 import { classifyObject } from '../codecs/dispatch.js';
 import { BufferTracker } from '../codecs/binary.js';
-import { HOLEY_ARRAY_REFS, PACKED_ARRAY_REFS, maps } from './v8-maps.js';
+import { HOLEY_ARRAY_REFS, PACKED_ARRAY_REFS, maps } from '../util/natives.js';
 import { ShapeTree, type ShapeNode } from './shapes.js';
 import { describeKey, propertySegment } from './paths.js';
 import { WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
@@ -39,6 +39,9 @@ export const HOLE: object = Object.freeze({ hole: true });
 export interface ListLabels {
   /** Path segment of value `i`. */
   segment(i: number): string;
+  /** The object whose properties are being written, when the values are properties. */
+  readonly container?: object | null;
+  keyAt?(i: number): PropertyKey | undefined;
 }
 
 export interface PicklerHooks {
@@ -53,6 +56,14 @@ export interface PicklerHooks {
   builtinPath?(o: object): string | undefined;
   /** Like builtinPath, but only among the standard globals (cheap; never looks at modules). */
   knownBuiltinPath?(o: object): string | undefined;
+  /** The codec for a function needed as a dependency (planned, not yet written). */
+  functionCodec?(p: Pickler, fn: Function): ObjectCodec<object>;
+  /** The codec for pikala's own objects that appear as dependencies (scope environments). */
+  internalCodec?(o: object): ObjectCodec<object> | undefined;
+  /** Writes one Fill record for code state that grew after its first fill; false when there is none. */
+  writePendingFill?(p: Pickler): boolean;
+  /** The code prologue to place before the body, or null. */
+  prologue?(p: Pickler): Uint8Array | null;
 }
 
 const STRING_SLOT_BITS = 12;
@@ -104,22 +115,46 @@ export class Pickler {
     this.hooks = hooks;
   }
 
-  /** Writes a whole payload: header, root value, deferred fills, buffer bytes, end. */
+  /**
+   * Writes a whole payload: header, [code prologue], root value, deferred fills, buffer bytes, end.
+   * The prologue is generated last (only then is every shipped function known) and spliced in front.
+   */
   dump(root: unknown): Uint8Array {
     const w = this.w;
     writeHeader(w, 0);
+    const bodyStart = w.pos;
     this.visit(root);
     this.drain();
-    for (let i = 0; i < this.deferred.length; i++) {
-      const o = this.deferred[i]!;
-      w.tagVarint(Tag.Fill, this.memo.get(o)!);
-      this.withContext(`<${this.deferredCodec[i]!.name}>`, () => this.deferredCodec[i]!.writeFill(this, o));
+    for (let i = 0; ;) {
+      while (i < this.deferred.length) {
+        const o = this.deferred[i]!;
+        const codec = this.deferredCodec[i++]!;
+        w.tagVarint(Tag.Fill, this.memo.get(o)!);
+        this.withContext(`<${codec.name}>`, () => codec.writeFill(this, o));
+        this.drain();
+      }
+      if (!this.hooks.writePendingFill?.(this)) break;
       this.drain();
     }
     this.buffers.writeBytes(this);
     w.u8(Tag.End);
     if (this.hasCode) w.buf[FLAGS_OFFSET] = w.buf[FLAGS_OFFSET]! | HeaderFlag.HasCode;
-    return w.finish();
+    const bytes = w.finish();
+    const prologue = this.hasCode ? this.hooks.prologue?.(this) ?? null : null;
+    if (prologue === null) return bytes;
+    const out = new Uint8Array(bytes.length + prologue.length);
+    out.set(bytes.subarray(0, bodyStart));
+    out.set(prologue, bodyStart);
+    out.set(bytes.subarray(bodyStart), bodyStart + prologue.length);
+    return out;
+  }
+
+  /** Writes a Fill record for `o` (memo id `id`) outside the deferred queue (growing code state). */
+  writeFillRecord(o: object, id: number): void {
+    const codec = this.hooks.internalCodec?.(o);
+    if (codec === undefined) throw new Error('pikala internal error: refill of an object without a codec');
+    this.w.tagVarint(Tag.Fill, id);
+    this.withContext(`<${codec.name}>`, () => codec.writeFill(this, o));
   }
 
   // ---------------------------------------------------------------------------------------------- walk
@@ -468,7 +503,10 @@ export class Pickler {
       if (c === null) {
         // First visit: classify and queue its own dependencies.
         p = ObjectGetPrototypeOf(x);
-        this.withContext('<prototype>', () => { c = classifyObject(this, x, p, true); });
+        const internal = this.hooks.internalCodec?.(x);
+        if (internal !== undefined) c = internal;
+        else if (typeof x === 'function') c = this.hooks.functionCodec!(this, x);
+        else this.withContext('<prototype>', () => { c = classifyObject(this, x, p, true); });
         if (c === null) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); onStack.delete(x); continue; }
         pendingCodec[top] = c;
         pendingProto[top] = p;
@@ -537,7 +575,27 @@ export class Pickler {
     const id = this.memo.get(fn);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     if (this.hooks.visitFunction) { this.hooks.visitFunction(this, fn); return; }
-    this.fail('PIKALA_UNSUPPORTED', `function ${fn.name ? `'${fn.name}' ` : ''}cannot be serialized here`);
+    this.fail('PIKALA_UNSUPPORTED', 'functions cannot be serialized by this pickler');
+  }
+
+  /**
+   * The object and key whose property value is being written right now (to give methods their home object
+   * and key), or null when the current value is not a property value.
+   */
+  currentProperty(): { container: object; key: PropertyKey } | null {
+    if (this.sp === 0) return null;
+    const top = this.sp - 1;
+    const i = this.fIdx[top]! - 1;
+    switch (this.fKind[top]) {
+      case Frame.Shape: return { container: this.fObj[top] as object, key: (this.fKeys[top] as string[])[i]! };
+      case Frame.List: {
+        const labels = this.fKeys[top] as ListLabels;
+        const key = labels.keyAt?.(i);
+        if (key === undefined || !labels.container) return null;
+        return { container: labels.container, key };
+      }
+      default: return null;
+    }
   }
 
   /** Runs `f` with an extra path segment (for values that are not frame children). */
@@ -614,14 +672,20 @@ export class FillLabels implements ListLabels {
     private readonly nContents: number,
     private readonly content: (i: number) => string,
     private readonly propKeys: PropertyKey[],
-    private readonly propAccessor: boolean[] = [],
+    /** The object whose properties these are (methods found here get it as their home). */
+    readonly container: object | null = null,
   ) {}
 
   segment(i: number): string {
     if (i < this.nContents) return this.content(i);
     const k = this.propKeys[i - this.nContents];
     if (k === undefined) return '';
-    return propertySegment(k) + (this.propAccessor[i - this.nContents] ? '<accessor>' : '');
+    return propertySegment(k as string | symbol);
+  }
+
+  /** The property key of value `i`, if it is a property value. */
+  keyAt(i: number): PropertyKey | undefined {
+    return i < this.nContents ? undefined : this.propKeys[i - this.nContents];
   }
 }
 

@@ -30,6 +30,7 @@ export const enum Content {
   SparseElements, // arr[indices[i]] = v
   MapPairs,
   SetValues,
+  ScopeVars,      // setter(names[i], v)
 }
 
 /** Receives the values of one generic fill; applies properties and integrity at the end. */
@@ -50,6 +51,9 @@ export class FillState {
   remove: PropertyKey[] | null = null;
   /** Runs after properties and before integrity. */
   finish: ((o: object) => void) | null = null;
+  /** Scope fills: variable names and the environment's setter. */
+  names: string[] | null = null;
+  setter: ((name: string, v: unknown) => void) | null = null;
 
   constructor(o: object) {
     this.o = o;
@@ -57,8 +61,8 @@ export class FillState {
 }
 
 export interface UnpicklerHooks {
-  /** Reads a code-carrying record (functions, scopes, code units, module references). */
-  readCode?(u: Unpickler, tag: Tag): unknown;
+  /** Reads the code prologue (generated sources, layout and maker tables) and compiles it. */
+  readPrologue?(u: Unpickler): void;
   /** Creates an object of Kind.Instance (through its class) and reads its create payload. */
   createInstance?(u: Unpickler, proto: object | null | undefined): object;
   /** Resolves a built-in path to the receiver's own object. */
@@ -100,10 +104,20 @@ export class Unpickler {
     this.arrayIndexHazard = hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
   }
 
-  /** Reads the body: the root value, then deferred fills and buffer bytes, up to End. */
+  /** Reads the body: the code prologue, the root value, then deferred fills and buffer bytes, up to End. */
   load(): unknown {
-    const root = this.readValue();
     const r = this.r;
+    if (r.pos < r.end && r.buf[r.pos] === Tag.Code) {
+      r.pos++;
+      if (!this.allowCode) {
+        throw new PikalaError('PIKALA_CODE_REFUSED',
+          'the payload holds code (functions, classes or module references) and loads was called with ' +
+          'allowCode: false; load it only if you trust its producer');
+      }
+      if (!this.hooks.readPrologue) throw corrupt('code is not supported by this loader');
+      this.hooks.readPrologue(this);
+    }
+    const root = this.readValue();
     for (;;) {
       const tag = r.u8();
       if (tag === Tag.End) break;
@@ -112,7 +126,7 @@ export class Unpickler {
         if (typeof target !== 'object' && typeof target !== 'function' || target === null) throw corrupt('fill of a non-object');
         const codec = this.deferredCodec.get(target as object);
         if (codec === undefined) throw corrupt('fill of an object that awaits none');
-        this.deferredCodec.delete(target as object);
+        if (!codec.multiFill) this.deferredCodec.delete(target as object);
         codec.readFill(this, target as object);
         this.run();
       } else if (tag === Tag.Bytes) {
@@ -122,7 +136,7 @@ export class Unpickler {
       }
     }
     if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the end`);
-    if (this.deferredCodec.size !== 0) throw corrupt('objects were left unfilled');
+    for (const c of this.deferredCodec.values()) if (!c.multiFill) throw corrupt('objects were left unfilled');
     return root;
   }
 
@@ -135,7 +149,9 @@ export class Unpickler {
   }
 
   /** Codecs of objects whose fill comes later (Define / Deferred). */
-  readonly deferredCodec = new Map<object, { readFill(u: Unpickler, o: object): void }>();
+  readonly deferredCodec = new Map<object, { readFill(u: Unpickler, o: object): void; multiFill?: boolean }>();
+  /** Decoder-side state of the code layer (the payload's code prologue), set by hooks.readPrologue. */
+  code: unknown = null;
 
   private run(base = 0): void {
     const fIdx = this.fIdx, fEnd = this.fEnd;
@@ -198,6 +214,10 @@ export class Unpickler {
         case Content.SetValues:
           if (v === HOLE_VALUE) throw corrupt('hole in a Set');
           SetPrototypeAdd(s.o, v);
+          return;
+        case Content.ScopeVars:
+          if (v === HOLE_VALUE) throw corrupt('hole in a scope');
+          s.setter!(s.names![i]!, v);
           return;
       }
     }
@@ -283,6 +303,13 @@ export class Unpickler {
     this.push(Frame.Fill, s.o, s, total);
   }
 
+  /** Pushes a frame for a fill that has only content values (no property list). */
+  pushFill(s: FillState): void {
+    if (s.nContents > this.r.remaining) throw corrupt('fill values exceed the payload');
+    if (s.nContents === 0) { this.applyFill(s); return; }
+    this.push(Frame.Fill, s.o, s, s.nContents);
+  }
+
   readIntegrity(): Integrity {
     const v = this.r.u8();
     if (v > Integrity.Frozen) throw corrupt(`bad integrity level ${v}`);
@@ -359,18 +386,6 @@ export class Unpickler {
           this.readObjectRecord(true);
           continue;
         case Tag.Builtin: return this.readBuiltin();
-        case Tag.Code: case Tag.Function: case Tag.Scope: case Tag.ModuleRef: case Tag.Bound:
-          if (!this.allowCode) {
-            throw new PikalaError('PIKALA_CODE_REFUSED',
-              'the payload holds code (functions, classes or module references) and loads was called with ' +
-              'allowCode: false; load it only if you trust its producer');
-          }
-          if (!this.hooks.readCode) throw corrupt('code records are not supported by this loader');
-          {
-            const v = this.hooks.readCode(this, tag);
-            if (v === DEFINED_ONLY) continue;
-            return v;
-          }
         default:
           throw corrupt(`unknown tag 0x${tag.toString(16)} at offset ${r.pos - 1}`);
       }
@@ -410,6 +425,11 @@ export class Unpickler {
     const kind = r.u8();
     const codec = CODECS[kind];
     if (codec === undefined) throw corrupt(`unknown object kind ${kind}`);
+    if (codec.code && !this.allowCode) {
+      throw new PikalaError('PIKALA_CODE_REFUSED',
+        'the payload holds code (functions, classes or module references) and loads was called with ' +
+        'allowCode: false; load it only if you trust its producer');
+    }
     const flags = r.varint();
     if (flags > 7) throw corrupt(`bad object flags ${flags}`);
     let proto: object | null | undefined;
@@ -500,9 +520,6 @@ export class Unpickler {
     return nt;
   }
 }
-
-/** Returned by readCode for records that only define something; readOne then reads the next tag. */
-export const DEFINED_ONLY: unique symbol = Symbol('pikala.definedOnly');
 
 const NULL_KEY = {};
 

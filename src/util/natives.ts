@@ -1,5 +1,7 @@
 /**
- * Hidden-class identity, the fast path that lets pikala check property attributes in O(1).
+ * V8 runtime functions pikala uses, compiled once with the natives syntax.
+ *
+ * Hidden-class identity is the fast path that lets pikala check property attributes in O(1).
  *
  * `dumps` must never call a getter and must keep every property attribute, so it cannot read an object's
  * properties before it knows they are plain data properties. Checking descriptors one by one costs 40–100 ns
@@ -19,6 +21,10 @@ export interface MapHelpers {
   sameMap(a: object, b: object): boolean;
   hasFastProperties(o: object): boolean;
   hasDictionaryElements(o: object): boolean;
+  /** The full text of the script that defined `fn` (undefined for built-ins). */
+  scriptSource(fn: Function): string | undefined;
+  /** The offset of `fn`'s definition in that script. */
+  scriptPosition(fn: Function): number;
 }
 
 function compile(): MapHelpers | null {
@@ -27,6 +33,8 @@ function compile(): MapHelpers | null {
     sameMap: vm.compileFunction('return %HaveSameMap(a, b)', ['a', 'b']) as MapHelpers['sameMap'],
     hasFastProperties: vm.compileFunction('return %HasFastProperties(o)', ['o']) as MapHelpers['hasFastProperties'],
     hasDictionaryElements: vm.compileFunction('return %HasDictionaryElements(o)', ['o']) as MapHelpers['hasDictionaryElements'],
+    scriptSource: vm.compileFunction('return %FunctionGetScriptSource(f)', ['f']) as MapHelpers['scriptSource'],
+    scriptPosition: vm.compileFunction('return %FunctionGetScriptSourcePosition(f)', ['f']) as MapHelpers['scriptPosition'],
   });
   let helpers: MapHelpers;
   try {

@@ -1,0 +1,223 @@
+/**
+ * Plans how each function of a dump is written: by reference (built-ins), as a bound function, or by value
+ * (source text + the environments of the variables it uses). One planner per dumps call.
+ */
+import { PikalaError } from '../api/errors.js';
+import type { ObjectCodec } from '../codecs/codec.js';
+import { boundCodec, functionCodec, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
+import type { Pickler } from '../pickler/pickler.js';
+import {
+  FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
+  ObjectHasOwn,
+} from '../util/primordials.js';
+import { analyzeSource, SourceError, type SourceAnalysis } from './analyze.js';
+import { CodeGraph, type MakerMode } from './closures.js';
+import { generate } from './codegen.js';
+import { captureFunction, type FunctionCapture } from './inspector.js';
+import { knownBuiltinPath } from './registry.js';
+import { functionOffset, scriptInfo, strictAt } from './script-info.js';
+import { writePrologue } from './rebuild.js';
+import { ByteWriter } from '../format/byte-writer.js';
+
+const AsyncFunctionPrototype = ObjectGetPrototypeOf(async function () { /* probe */ }) as object;
+const GeneratorFunctionPrototype = ObjectGetPrototypeOf(function* () { /* probe */ }) as object;
+const AsyncGeneratorFunctionPrototype = ObjectGetPrototypeOf(async function* () { /* probe */ }) as object;
+
+/** Names whose global value is never shipped (the receiver has its own). */
+const ALWAYS_FREE = new Set(['undefined', 'NaN', 'Infinity', 'globalThis']);
+
+export class FunctionPlanner implements PlanSource {
+  readonly graph = new CodeGraph();
+  private readonly plans = new Map<Function, FunctionPlan>();
+  private readonly bounds = new Map<Function, BoundPlan>();
+  readonly functionCodec = functionCodec(this);
+  readonly boundCodec = boundCodec(this);
+
+  planOf(fn: Function): FunctionPlan {
+    const plan = this.plans.get(fn);
+    if (plan === undefined) throw new Error('pikala internal error: function written before it was planned');
+    return plan;
+  }
+
+  boundOf(fn: Function): BoundPlan {
+    const plan = this.bounds.get(fn);
+    if (plan === undefined) throw new Error('pikala internal error: bound function written before it was planned');
+    return plan;
+  }
+
+  /** Decides how `fn` is written and returns its codec. `asDependency`: not reached as a property value. */
+  plan(p: Pickler, fn: Function, asDependency: boolean): ObjectCodec<Function> {
+    const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec : null;
+    if (existing !== null) return existing;
+    const text = FunctionPrototypeToString(fn);
+    let analysis: SourceAnalysis;
+    try {
+      analysis = analyzeSource(text);
+    } catch (e) {
+      if (e instanceof SourceError) {
+        p.fail('PIKALA_UNSUPPORTED', `cannot serialize ${describe(fn)}: its source text does not parse (${e.message})`);
+      }
+      throw e;
+    }
+    if (analysis.kind === 'native') {
+      const capture = this.capture(p, fn);
+      if (capture.bound !== undefined) {
+        this.bounds.set(fn, capture.bound);
+        p.hasCode = true;
+        return this.boundCodec;
+      }
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is native code that is not a known built-in; it cannot travel. ` +
+        'If it comes from a native addon, call it inside the shipped function instead of capturing it');
+    }
+    if (analysis.kind === 'class') {
+      p.fail('PIKALA_UNSUPPORTED', `classes cannot be serialized yet (${describe(fn)})`);
+    }
+    if (analysis.usesWith) {
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses a with statement, whose scope pikala cannot rebuild`);
+    }
+    const capture = this.capture(p, fn);
+    const strict = this.isStrict(fn, capture, analysis);
+
+    const mode: MakerMode = makerMode(analysis);
+    const modeName = mode as string;
+
+    let homeProto: object | null = null;
+    let key: string | symbol | undefined;
+    if (mode === 'method' || mode === 'get' || mode === 'set' || mode === 'superArrow') {
+      const prop = asDependency ? null : p.currentProperty();
+      if (prop !== null && mode !== 'superArrow') {
+        homeProto = ObjectGetPrototypeOf(prop.container);
+        key = typeof prop.key === 'number' ? String(prop.key) : prop.key;
+      } else if (mode === 'superArrow') {
+        p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses super; pikala cannot tell ` +
+          'which object it belongs to');
+      } else if (analysis.usesSuper) {
+        p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is a method that uses super, found outside the object that ` +
+          'defines it; ship the object (or class) that holds it');
+      } else if (analysis.key && !analysis.key.computed && analysis.key.name !== null && !analysis.key.isPrivate) {
+        key = analysis.key.name;
+      } else {
+        p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is a method with a computed key found outside its object; ` +
+          'ship the object that holds it');
+      }
+    }
+
+    let thisValue: unknown;
+    if (modeName === 'this' || modeName === 'superArrow') {
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses this (or new.target) of its ` +
+        'enclosing function, which the inspector cannot read');
+    }
+
+    // Free names: variables of the enclosing scopes, or globals.
+    let free = analysis.free;
+    if (analysis.usesDirectEval) {
+      // Direct eval can name any variable: V8 kept them all, so ship them all.
+      const all = new Set(free);
+      for (const s of capture.scopes) if (s.vars !== null) for (const n of Object.keys(s.vars)) all.add(n);
+      free = [...all];
+    }
+    const inScopes = new Set<string>();
+    for (const s of capture.scopes) if (s.vars !== null) for (const n of Object.keys(s.vars)) inScopes.add(n);
+    const userGlobals = new Map<string, unknown>();
+    for (const name of free) {
+      if (inScopes.has(name)) continue;
+      const g = userGlobal(name);
+      if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
+    }
+    const passArguments = modeName === 'this' && analysis.usesArguments;
+    const env = this.graph.place(capture, free, userGlobals);
+    const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
+    const plan: FunctionPlan = {
+      maker, env, homeProto, key, thisValue, args: null,
+      defaultProto: analysis.isAsync
+        ? (analysis.isGenerator ? AsyncGeneratorFunctionPrototype : AsyncFunctionPrototype)
+        : analysis.isGenerator ? GeneratorFunctionPrototype : FunctionPrototype,
+    };
+    this.plans.set(fn, plan);
+    p.hasCode = true;
+    return this.functionCodec;
+  }
+
+  private capture(p: Pickler, fn: Function): FunctionCapture {
+    try {
+      return captureFunction(fn);
+    } catch (e) {
+      if (e instanceof PikalaError) p.fail(e.code, e.message);
+      throw e;
+    }
+  }
+
+  /** Strict mode is not in a function's text when it comes from the surrounding code. */
+  private isStrict(fn: Function, capture: FunctionCapture, analysis: SourceAnalysis): boolean {
+    if (analysis.kind === 'class' || analysis.ownStrict) return true;
+    if (analysis.kind === 'function' && !analysis.isAsync && !analysis.isGenerator) {
+      // Only sloppy plain functions have own `caller` and `arguments`.
+      return !ObjectHasOwn(fn, 'caller');
+    }
+    if (capture.scopes.some((s) => s.type === 'Module')) return true;
+    const info = scriptInfo(capture.scriptId, fn);
+    if (info === undefined) return true;
+    const offset = functionOffset(fn, info, capture.line, capture.column);
+    return strictAt(info, offset) ?? true;
+  }
+
+  /** Environments that gained variables after their last Fill record. */
+  writePendingFill(p: Pickler): boolean {
+    const queue = this.graph.pendingFills;
+    while (queue.length !== 0) {
+      const env = queue.shift()!;
+      const id = p.memoId(env);
+      if (id === undefined) { env.fillQueued = false; continue; }
+      let unfilled = false;
+      for (const name of env.needed.keys()) if (!env.filled.has(name)) { unfilled = true; break; }
+      if (!unfilled) { env.fillQueued = false; continue; }
+      p.writeFillRecord(env, id);
+      return true;
+    }
+    return false;
+  }
+
+  /** The code prologue: generated sources and the tables that map records to them. */
+  prologue(): Uint8Array {
+    const code = generate(this.graph);
+    const w = new ByteWriter(256);
+    writePrologue(w, code, this.graph.layouts.length,
+      this.graph.makerList.map((m) => ({ mode: m.mode, passArguments: m.passArguments })));
+    return w.finish();
+  }
+}
+
+function makerMode(analysis: SourceAnalysis): MakerMode {
+  switch (analysis.kind) {
+    case 'arrow':
+      return analysis.usesSuper ? 'superArrow' : analysis.usesThis || analysis.usesNewTarget ? 'this' : 'plain';
+    case 'method': case 'get': case 'set':
+      return analysis.kind;
+    default:
+      return 'plain';
+  }
+}
+
+const NOT_A_USER_GLOBAL = Symbol('not a user global');
+
+/** The value of a global the receiver does not have by itself (REPL and notebook globals), or a marker. */
+function userGlobal(name: string): unknown {
+  if (ALWAYS_FREE.has(name)) return NOT_A_USER_GLOBAL;
+  const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
+  // Absent (the receiver fails the same way), inherited from Object.prototype, or a lazy built-in accessor.
+  if (d === undefined || !('value' in d)) return NOT_A_USER_GLOBAL;
+  const v = d.value as unknown;
+  if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
+    const path = knownBuiltinPath(v as object);
+    if (path === name) return NOT_A_USER_GLOBAL;
+  }
+  return v;
+}
+
+function describe(fn: Function): string {
+  let name = '';
+  try { name = (ObjectGetOwnPropertyDescriptor(fn, 'name')?.value as string) ?? ''; } catch { /* ignore */ }
+  return name ? `function '${name}'` : 'an anonymous function';
+}
+
+export type { FunctionCapture };

@@ -1,0 +1,114 @@
+/**
+ * Facts about the script a function was defined in: its source text and whether the function's position is
+ * strict code. Strictness is not in a function's own text (an arrow in a module or under a 'use strict'
+ * prologue is strict), and a function rebuilt with the wrong mode behaves differently (`this`, assignments
+ * to undeclared names), so pikala reads the defining script once (cached by script id) to decide.
+ */
+import * as acorn from 'acorn';
+import type * as ESTree from 'estree';
+import { maps } from '../util/natives.js';
+import { scriptSourceById } from './inspector.js';
+
+interface ScriptInfo {
+  source: string;
+  ast: ESTree.Program | null;
+  isModule: boolean;
+}
+
+const scripts = new Map<string, ScriptInfo>();
+const SCRIPT_CACHE_LIMIT = 256;
+
+function parse(source: string): { ast: ESTree.Program | null; isModule: boolean } {
+  const base: acorn.Options = {
+    ecmaVersion: 'latest', allowReturnOutsideFunction: true, allowHashBang: true, allowAwaitOutsideFunction: true,
+    allowImportExportEverywhere: false,
+  };
+  try {
+    return { ast: acorn.parse(source, { ...base, sourceType: 'script' }) as unknown as ESTree.Program, isModule: false };
+  } catch {
+    try {
+      return { ast: acorn.parse(source, { ...base, sourceType: 'module' }) as unknown as ESTree.Program, isModule: true };
+    } catch {
+      return { ast: null, isModule: false };
+    }
+  }
+}
+
+export function scriptInfo(scriptId: string, fn: Function): ScriptInfo | undefined {
+  let info = scripts.get(scriptId);
+  if (info !== undefined) return info;
+  let source: string | undefined;
+  try { source = maps?.scriptSource(fn); } catch { source = undefined; }
+  if (typeof source !== 'string') source = scriptSourceById(scriptId);
+  if (typeof source !== 'string') return undefined;
+  const { ast, isModule } = parse(source);
+  info = { source, ast, isModule };
+  if (scripts.size >= SCRIPT_CACHE_LIMIT) scripts.delete(scripts.keys().next().value!);
+  scripts.set(scriptId, info);
+  return info;
+}
+
+/** The offset of `fn` in its script. */
+export function functionOffset(fn: Function, info: ScriptInfo, line: number, column: number): number {
+  try {
+    const p = maps?.scriptPosition(fn);
+    if (typeof p === 'number' && p >= 0) return p;
+  } catch { /* fall through */ }
+  let offset = 0;
+  for (let l = 0; l < line; l++) {
+    const nl = info.source.indexOf('\n', offset);
+    if (nl < 0) return -1;
+    offset = nl + 1;
+  }
+  return offset + column;
+}
+
+/**
+ * Whether code at `offset` in the script is strict: a module, a 'use strict' prologue of the script or of an
+ * enclosing function, or an enclosing class body. Returns undefined when the script cannot be parsed.
+ */
+export function strictAt(info: ScriptInfo, offset: number): boolean | undefined {
+  if (info.ast === null) return undefined;
+  if (info.isModule || hasDirective(info.ast.body)) return true;
+  let node: ESTree.Node = info.ast;
+  for (;;) {
+    let next: ESTree.Node | null = null;
+    for (const child of children(node)) {
+      const c = child as unknown as { start: number; end: number };
+      if (c.start <= offset && offset < c.end) { next = child; break; }
+    }
+    if (next === null) return false;
+    const n = next as unknown as { start: number };
+    // The function at `offset` itself: its own prologue is the caller's business (ownStrict).
+    if (n.start === offset && isFunctionLike(next)) return false;
+    if (next.type === 'ClassBody') return true;
+    if (isFunctionLike(next)) {
+      const body = (next as ESTree.Function).body;
+      if (body && body.type === 'BlockStatement' && hasDirective(body.body)) return true;
+    }
+    node = next;
+  }
+}
+
+function isFunctionLike(n: ESTree.Node): boolean {
+  return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
+}
+
+function hasDirective(body: ESTree.Node[]): boolean {
+  for (const s of body) {
+    if (s.type !== 'ExpressionStatement' || typeof (s as ESTree.Directive).directive !== 'string') return false;
+    if ((s as ESTree.Directive).directive === 'use strict') return true;
+  }
+  return false;
+}
+
+function* children(n: ESTree.Node): Iterable<ESTree.Node> {
+  for (const key of Object.keys(n)) {
+    const v = (n as unknown as Record<string, unknown>)[key];
+    if (Array.isArray(v)) {
+      for (const c of v) if (c && typeof c === 'object' && typeof (c as ESTree.Node).type === 'string') yield c as ESTree.Node;
+    } else if (v && typeof v === 'object' && typeof (v as ESTree.Node).type === 'string') {
+      yield v as ESTree.Node;
+    }
+  }
+}
