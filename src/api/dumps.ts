@@ -4,6 +4,7 @@ import { Pickler } from '../pickler/pickler.js';
 import { FLAGS_OFFSET, HeaderFlag } from '../format/header.js';
 import { mac } from '../format/signature.js';
 import { picklerHooks } from './hooks.js';
+import { releaseProber } from '../code/probe.js';
 
 /** Serializes `value` (and everything it reaches) into bytes that `loads` turns back into an equal graph. */
 export function dumps(value: unknown, options?: DumpOptions): Uint8Array {
@@ -12,6 +13,7 @@ export function dumps(value: unknown, options?: DumpOptions): Uint8Array {
   try {
     bytes = new Pickler(picklerHooks()).dump(value);
   } catch (e) {
+    releaseProber();
     if (e instanceof PikalaError) throw e;
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
       throw new PikalaError('PIKALA_UNSUPPORTED', 'the value is nested too deeply to serialize here', { cause: e });

@@ -101,6 +101,8 @@ export class Env {
   readonly filled = new Set<string>();
   /** Queued for a Fill record that has not been written yet. */
   fillQueued = false;
+  /** Functions placed in this environment, with the index of this scope in their chain counted from Global. */
+  readonly members: { fn: Function; fromEnd: number; probeable: boolean }[] = [];
 
   constructor(key: string, parent: Env | null, type: string, layout: Layout, scopeVars: Record<string, unknown>) {
     this.key = key;
@@ -140,8 +142,14 @@ export class CodeGraph {
    * `userGlobals` are free names that resolve to non-built-in globals: they become variables of the
    * outermost environment (a fresh one when the chain has none), like cloudpickle's per-call globals.
    */
-  place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>): Env | null {
-    const chain = capture.scopes.filter((s) => s.type !== 'Global');
+  place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>,
+    member: { fn: Function; probeable: boolean },
+    shares: (existing: Env, scope: ScopeInfo, fromEnd: number) => boolean): Env | null {
+    const fromEndOf: number[] = [];
+    const chain: ScopeInfo[] = [];
+    capture.scopes.forEach((s, i) => {
+      if (s.type !== 'Global') { chain.push(s); fromEndOf.push(capture.scopes.length - 1 - i); }
+    });
     // Which scope each free name resolves to: the innermost one that has it.
     const use = new Map<number, string[]>();
     for (const name of free) {
@@ -163,8 +171,17 @@ export class CodeGraph {
     }
     for (let depth = chain.length - 1; depth >= 0; depth--) {
       const scope = chain[depth]!;
-      const key = this.scopeKey(scope, parent);
+      const fromEnd = fromEndOf[depth]!;
+      // Equal keys may still be two scope instances (two calls that produced equal values): ask.
+      const base = this.scopeKey(scope, parent);
+      let key = base;
+      for (let n = 2; ; n++) {
+        const existing = this.envs.get(key);
+        if (existing === undefined || existing.members.some((m) => m.fn === member.fn) || shares(existing, scope, fromEnd)) break;
+        key = `${base}#${n}`;
+      }
       parent = this.env(key, parent, scope.type, scope.vars ?? {}, `${site}@${depth}`);
+      parent.members.push({ fn: member.fn, fromEnd, probeable: member.probeable });
       const names = use.get(depth);
       if (names) for (const n of names) this.need(parent, n, scope.vars![n]);
       if (depth === chain.length - 1 && userGlobals.size !== 0) {

@@ -11,11 +11,12 @@ import {
   ObjectHasOwn,
 } from '../util/primordials.js';
 import { analyzeSource, SourceError, type SourceAnalysis } from './analyze.js';
-import { CodeGraph, type MakerMode } from './closures.js';
+import { CodeGraph, type Env, type MakerMode } from './closures.js';
+import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
-import { captureFunction, type FunctionCapture } from './inspector.js';
+import { captureFunction, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { knownBuiltinPath } from './registry.js';
-import { functionOffset, scriptInfo, strictAt } from './script-info.js';
+import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
 
@@ -102,10 +103,10 @@ export class FunctionPlanner implements PlanSource {
       }
     }
 
+    const probeable = isProbeable(analysis.kind, analysis.isAsync, analysis.isGenerator);
     let thisValue: unknown;
     if (modeName === 'this' || modeName === 'superArrow') {
-      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses this (or new.target) of its ` +
-        'enclosing function, which the inspector cannot read');
+      thisValue = this.readThis(p, fn, analysis, probeable);
     }
 
     // Free names: variables of the enclosing scopes, or globals.
@@ -125,7 +126,8 @@ export class FunctionPlanner implements PlanSource {
       if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
     }
     const passArguments = modeName === 'this' && analysis.usesArguments;
-    const env = this.graph.place(capture, free, userGlobals);
+    const env = this.graph.place(capture, free, userGlobals, { fn, probeable },
+      (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd));
     const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
     const plan: FunctionPlan = {
       maker, env, homeProto, key, thisValue, args: null,
@@ -145,6 +147,61 @@ export class FunctionPlanner implements PlanSource {
       if (e instanceof PikalaError) p.fail(e.code, e.message);
       throw e;
     }
+  }
+
+  /**
+   * The `this` an arrow captured. V8 hides it from the scope view; the probe reads it from a paused frame
+   * of the arrow. Async and generator arrows cannot be paused without running, so they cannot be captured.
+   */
+  private readThis(p: Pickler, fn: Function, analysis: SourceAnalysis, probeable: boolean): unknown {
+    const prober = probeable ? getProber() : null;
+    if (prober === null) {
+      const why = !probeable
+        ? `it is ${analysis.isAsync ? 'async' : 'a generator'}, and such a function cannot be paused without running it`
+        : 'the probe that reads it works only on the main thread (and is off when PIKALA_NO_PROBE=1)';
+      p.fail('PIKALA_CAPTURE', `${describe(fn)} is an arrow function that uses the this (or new.target) of its ` +
+        `enclosing function; pikala cannot read that value here: ${why}. Pass the value as a captured variable ` +
+        '(const self = this; ... self.x) instead');
+    }
+    try {
+      const r = prober.probe(fn, { readThis: true, readNewTarget: analysis.usesNewTarget, share: null }, []);
+      return r.thisValue;
+    } catch (e) {
+      p.fail('PIKALA_CAPTURE', `could not read the this of ${describe(fn)}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Whether `fn`'s scope at `fromEnd` is the same instance as `existing` (whose key is equal). Sharing only
+   * shows after load when some function assigns one of the scope's variables, so scopes whose variables no
+   * closure assigns are merged; otherwise the probe answers (a sentinel written through one closure is seen
+   * by the other or not). Without a usable probe the scopes are merged, and a warning says so.
+   */
+  private sharesScope(fn: Function, probeable: boolean, capture: FunctionCapture, existing: Env, scope: ScopeInfo,
+    fromEnd: number): boolean {
+    const names = scope.vars ? Object.keys(scope.vars) : [];
+    const info = scriptInfo(capture.scriptId, fn);
+    const writes = info ? closureWrites(info) : null;
+    const mutable = writes === null ? names : names.filter((n) => writes.has(n));
+    if (mutable.length === 0) return true;
+    const prober = getProber();
+    const other = existing.members.find((m) => m.fn !== fn);
+    if (prober === null || other === undefined) return assumeShared();
+    const variable = mutable[0]!;
+    try {
+      if (probeable) {
+        const r = prober.probe(fn, { readThis: false, readNewTarget: false,
+          share: { fromEnd, variable, candidateFromEnd: [other.fromEnd] } }, [other.fn]);
+        return r.shares![0]!;
+      }
+      const probe = existing.members.find((m) => m.probeable);
+      if (probe !== undefined) {
+        const r = prober.probe(probe.fn, { readThis: false, readNewTarget: false,
+          share: { fromEnd: probe.fromEnd, variable, candidateFromEnd: [fromEnd] } }, [fn]);
+        return r.shares![0]!;
+      }
+    } catch { /* fall back to the policy */ }
+    return assumeShared();
   }
 
   /** Strict mode is not in a function's text when it comes from the surrounding code. */
@@ -179,12 +236,24 @@ export class FunctionPlanner implements PlanSource {
 
   /** The code prologue: generated sources and the tables that map records to them. */
   prologue(): Uint8Array {
+    releaseProber();
     const code = generate(this.graph);
     const w = new ByteWriter(256);
     writePrologue(w, code, this.graph.layouts.length,
       this.graph.makerList.map((m) => ({ mode: m.mode, passArguments: m.passArguments })));
     return w.finish();
   }
+}
+
+let warned = false;
+function assumeShared(): true {
+  if (!warned) {
+    warned = true;
+    process.emitWarning('pikala could not tell whether two closures share a scope whose variables they assign ' +
+      '(async or generator functions only, or not on the main thread); it assumed they do. See README, Limitations.',
+      { code: 'PIKALA_SHARED_SCOPE_ASSUMED' });
+  }
+  return true;
 }
 
 function makerMode(analysis: SourceAnalysis): MakerMode {

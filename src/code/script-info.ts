@@ -5,6 +5,7 @@
  * to undeclared names), so pikala reads the defining script once (cached by script id) to decide.
  */
 import * as acorn from 'acorn';
+import * as eslintScope from 'eslint-scope';
 import type * as ESTree from 'estree';
 import { maps } from '../util/natives.js';
 import { scriptSourceById } from './inspector.js';
@@ -13,6 +14,8 @@ interface ScriptInfo {
   source: string;
   ast: ESTree.Program | null;
   isModule: boolean;
+  /** Names of variables some function assigns while another function declares them (lazily computed). */
+  closureWrites?: Set<string> | null;
 }
 
 const scripts = new Map<string, ScriptInfo>();
@@ -21,7 +24,7 @@ const SCRIPT_CACHE_LIMIT = 256;
 function parse(source: string): { ast: ESTree.Program | null; isModule: boolean } {
   const base: acorn.Options = {
     ecmaVersion: 'latest', allowReturnOutsideFunction: true, allowHashBang: true, allowAwaitOutsideFunction: true,
-    allowImportExportEverywhere: false,
+    allowImportExportEverywhere: false, ranges: true,
   };
   try {
     return { ast: acorn.parse(source, { ...base, sourceType: 'script' }) as unknown as ESTree.Program, isModule: false };
@@ -111,4 +114,33 @@ function* children(n: ESTree.Node): Iterable<ESTree.Node> {
       yield v as ESTree.Node;
     }
   }
+}
+
+/**
+ * Variable names that a function assigns although an enclosing function declares them: the only variables
+ * whose sharing between closures is observable after load (closure-mutated state, like a counter's `n`).
+ * Name-based across the script, so it errs on the side of "mutable". Null when the script did not parse.
+ */
+export function closureWrites(info: ScriptInfo): Set<string> | null {
+  if (info.closureWrites !== undefined) return info.closureWrites;
+  let out: Set<string> | null = null;
+  if (info.ast !== null) {
+    try {
+      const manager = eslintScope.analyze(info.ast as never, {
+        ecmaVersion: 2022, sourceType: info.isModule ? 'module' : 'script', nodejsScope: false,
+      } as never) as unknown as { scopes: { variables: { name: string; scope: { variableScope: unknown }; references: { isWrite(): boolean; from: { variableScope: unknown }; init?: boolean }[] }[] }[] };
+      out = new Set();
+      for (const scope of manager.scopes) {
+        for (const v of scope.variables) {
+          for (const ref of v.references) {
+            if (ref.isWrite() && ref.from.variableScope !== v.scope.variableScope) { out.add(v.name); break; }
+          }
+        }
+      }
+    } catch {
+      out = null;
+    }
+  }
+  info.closureWrites = out;
+  return out;
 }
