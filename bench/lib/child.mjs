@@ -124,6 +124,14 @@ export async function runChild(opts) {
       back = undefined;
     }
     if (p.refBytes == null && entry.libs.v8?.size) entry.refBytes = entry.libs.v8.size;
+    if (entry.refBytes) {
+      // memcpy of the reference size: the physical floor the byte-oriented figures can be compared to
+      const src = Buffer.alloc(entry.refBytes, 7);
+      const dst = Buffer.alloc(entry.refBytes);
+      const copy = (n) => timeSync(() => src.copy(dst), n);
+      const n = await calibrate(copy, minSampleMs);
+      entry.memcpyMs = median([copy(n) / n, copy(n) / n, copy(n) / n]);
+    }
     for (const a of active) {
       const { lib, out } = a;
       const enc = () => lib.encode(p.value, p);

@@ -16,7 +16,10 @@ export function aggregate(childRuns, cold, meta) {
     const runs = childRuns.map((c) => c.results[id]).filter(Boolean);
     if (!runs.length) continue;
     const first = runs[0];
-    const out = { title: first.title, kind: first.kind, refBytes: median(runs.map((r) => r.refBytes)), refNote: first.refNote, libs: {} };
+    const out = {
+      title: first.title, kind: first.kind, refBytes: median(runs.map((r) => r.refBytes)), refNote: first.refNote,
+      memcpyMs: median(runs.map((r) => r.memcpyMs)), libs: {},
+    };
     const names = LIB_NAMES.filter((n) => runs.some((r) => r.libs[n]));
     for (const name of names) {
       const rs = runs.map((r) => r.libs[name]).filter(Boolean);
@@ -69,7 +72,8 @@ export function fmtRatio(x) {
   if (x == null || !Number.isFinite(x)) return '—';
   if (x >= 1000) return `${x.toExponential(1)}×`;
   if (x >= 10) return `${x.toFixed(1)}×`;
-  return `${x.toFixed(2)}×`;
+  if (x >= 0.01) return `${x.toFixed(2)}×`;
+  return `${x.toPrecision(1)}×`;
 }
 const fmtPct = (x) => (x == null ? '—' : `${Math.round(x * 100)}%`);
 function fmtRate(mb) {
@@ -133,7 +137,8 @@ export function renderTables(summary) {
   const out = ['### Results', '', ...lines, ''];
   out.push('Ratios are speed ratios (baseline time ÷ library time; > 1 = faster than the baseline); size ×v8 is bytes ÷ v8 bytes. '
     + 'MB/s are against a fixed reference size per payload: '
-    + Object.entries(payloads).filter(([, p]) => p.refBytes).map(([id, p]) => `(${id}) ${(p.refBytes / 1e6).toFixed(2)} MB ${p.refNote}`).join(', ')
+    + Object.entries(payloads).filter(([, p]) => p.refBytes).map(([id, p]) => `(${id}) ${(p.refBytes / 1e6).toFixed(2)} MB ${p.refNote}`
+      + (p.memcpyMs ? ` (memcpy ${fmtMs(p.memcpyMs)} ms)` : '')).join(', ')
     + '. Spread = (max − min) ÷ median of the per-process medians. (f) rows: enc = a warm `dumps`, dec = loading the same payload again (cached).');
   if (missing.size) out.push('', `Not installed here (bench/node_modules absent; \`npm ci --prefix bench\` installs them): ${[...missing].join(', ')}.`);
   if (notRun.length) {
@@ -243,6 +248,12 @@ export function evaluateTargets(summary) {
       { label: 'enc', value: speed(P.d.libs.v8, pk('d'), 'encMs'), why: why(P.d, 'pikala', 'v8') },
       { label: 'dec', value: speed(P.d.libs.v8, pk('d'), 'decMs'), why: why(P.d, 'pikala', 'v8') },
     ], 1 / 1.5);
+    const v8d = P.d.libs.v8;
+    const pd = pk('d');
+    if (v8d?.status === 'ok' && pd?.status === 'ok' && P.d.memcpyMs && v8d.decMs < P.d.memcpyMs / 4) {
+      T[T.length - 1].measured += ` (v8's decode is a zero-copy view over the input, ${fmtMs(v8d.decMs)} ms; `
+        + `pikala's ${fmtMs(pd.decMs)} ms = ${(pd.decMs / P.d.memcpyMs).toFixed(1)}× a memcpy of the 8 MB)`;
+    }
   }
   // 5. size ≤ v8 on (a) and (c)
   for (const id of ['a', 'c']) {
