@@ -11,20 +11,44 @@
  *        --libs pikala,JSON,v8,msgpackr,msgpackr-SC,cbor-x,cbor-x-SC,seroval,devalue,superjson,pulumi
  *        --out FILE (bench/results/latest.json; --quick writes nothing unless given) --write-doc (docs/PERFORMANCE.md)
  *        --no-install (never run npm ci in bench/) --no-cold (skip the fresh-process cold runs of (f))
- *        --pikala PATH (measure another pikala build's ESM entry, e.g. a snapshot of a commit; default dist/esm)
+ *        --ref REV (measure a clean build of that commit: git archive into a temporary folder, then build it)
+ *        --pikala PATH (measure another pikala build's ESM entry; default dist/esm)
  *        --label TEXT (what was measured, for the report; default: the git commit of the working tree)
  * The markdown table goes to stdout; progress goes to stderr. Method: bench/README.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// --pikala must take effect before lib/libs.mjs reads it (and children inherit it through the environment).
-const pikalaFlag = process.argv.findIndex((a) => a === '--pikala' || a.startsWith('--pikala='));
-if (pikalaFlag >= 0) {
-  const a = process.argv[pikalaFlag];
-  process.env.PIKALA_BENCH_ENTRY = resolve(a.includes('=') ? a.slice(a.indexOf('=') + 1) : process.argv[pikalaFlag + 1]);
+// --pikala / --ref must take effect before lib/libs.mjs reads the entry (children inherit it through the environment).
+const argAt = (name) => {
+  const i = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = process.argv[i];
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : process.argv[i + 1];
+};
+let snapshotDir = null;
+let snapshotLabel = null;
+if (argAt('pikala')) process.env.PIKALA_BENCH_ENTRY = resolve(argAt('pikala'));
+else if (argAt('ref')) ({ snapshotDir, snapshotLabel } = buildSnapshot(argAt('ref')));
+
+/**
+ * Builds a clean snapshot of a commit (git archive → temporary folder → the repository's build script) so a
+ * benchmark measures exactly that commit, whatever the shared working tree holds.
+ */
+function buildSnapshot(ref) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
+  const rev = git('rev-parse', '--short', `${ref}^{commit}`);
+  const dir = mkdtempSync(join(os.tmpdir(), `pikala-${rev}-`));
+  const tar = spawnSync('sh', ['-c', `git archive --format=tar ${rev} | tar -x -C "${dir}"`], { cwd: root, stdio: ['ignore', 2, 2] });
+  if (tar.status !== 0) throw new Error(`git archive ${ref} failed`);
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  process.stderr.write(`building a snapshot of ${ref} (${rev}) in ${dir}\n`);
+  execFileSync(process.execPath, [join(dir, 'scripts/build.mjs')], { cwd: dir, stdio: ['ignore', 2, 2] });
+  process.env.PIKALA_BENCH_ENTRY = join(dir, 'dist/esm/index.js');
+  return { snapshotDir: dir, snapshotLabel: `pikala ${rev} (${ref}, clean snapshot)` };
 }
 const { BENCH_DIR, BUILTIN_LIBS, LIB_NAMES, PIKALA_ENTRY, ROOT_DIR, loadLibs } = await import('./lib/libs.mjs');
 const { ALL_IDS } = await import('./lib/payloads.mjs');
@@ -181,7 +205,7 @@ async function main() {
   const meta = {
     date: new Date().toISOString(), ...machine(),
     command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv ? ` -- ${argv}` : ''}` : `node bench/run.mjs${argv ? ` ${argv}` : ''}`,
-    pikala: o.label ?? (process.env.PIKALA_BENCH_ENTRY ? `pikala build at ${PIKALA_ENTRY}` : gitLabel()),
+    pikala: o.label ?? snapshotLabel ?? (process.env.PIKALA_BENCH_ENTRY ? `pikala build at ${PIKALA_ENTRY}` : gitLabel()),
     runs, rounds, minSampleMs, scale, quick, payloads, libs, versions, seconds: Math.round((Date.now() - t0) / 1000),
     loadAvg: { before: +loadBefore.toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     builtinOnly: libs.every((l) => BUILTIN_LIBS.includes(l) || missing.includes(l)),
@@ -200,4 +224,6 @@ async function main() {
 main().catch((e) => {
   log(`bench: ${e?.stack ?? e}`);
   process.exitCode = 1;
+}).finally(() => {
+  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
 });
