@@ -116,7 +116,7 @@ export function verify(c, p, r) {
     if (c.error.message) assert.match(p.error.message, c.error.message);
     return;
   }
-  assert.ok(p.ok, `dumps failed: ${p.error?.code} ${p.error?.message} (at ${p.error?.path})`);
+  assert.ok(p.ok, `dumps failed: ${p.error?.name}: ${p.error?.code} ${p.error?.message}`);
   if (c.warnings) {
     assert.deepEqual(p.warnings.map((w) => w.code).filter((x) => x), c.warnings,
       `warnings: ${JSON.stringify(p.warnings)}`);
