@@ -9,6 +9,7 @@ import { builtinPath, knownBuiltinPath, resolveBuiltin } from '../code/registry.
 import { FunctionPlanner } from '../code/functions.js';
 import { Env } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
+import { classCodec, instanceCodec, prototypeCodec } from '../codecs/classes.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { Kind } from '../format/tags.js';
 import { readPrologue } from '../code/rebuild.js';
@@ -23,6 +24,13 @@ const decodePlans = {
 CODECS[Kind.Function] = functionCodec(decodePlans) as ObjectCodec;
 CODECS[Kind.Bound] = boundCodec(decodePlans) as ObjectCodec;
 CODECS[Kind.Scope] = ScopeCodec as unknown as ObjectCodec;
+const decodeClassPlans = {
+  classPlanOf(): never { throw new Error('decode-only codec'); },
+  instancePlanOf(): never { throw new Error('decode-only codec'); },
+};
+CODECS[Kind.Class] = classCodec(decodeClassPlans) as ObjectCodec;
+CODECS[Kind.ClassPrototype] = prototypeCodec(decodeClassPlans) as ObjectCodec;
+CODECS[Kind.Instance] = instanceCodec(decodeClassPlans) as ObjectCodec;
 
 export function picklerHooks(): PicklerHooks {
   let planner: FunctionPlanner | null = null;
@@ -43,6 +51,13 @@ export function picklerHooks(): PicklerHooks {
     },
     internalCodec(o) {
       return o instanceof Env ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
+    },
+    specialCodec(p, o) {
+      if (o instanceof Env) return ScopeCodec as unknown as ObjectCodec<object>;
+      return getPlanner().specialCodec(p, o);
+    },
+    instanceCodec(p, o, proto, brand) {
+      return getPlanner().instanceCodecFor(p, o, proto, brand);
     },
     writePendingFill(p) {
       return planner !== null && planner.writePendingFill(p);

@@ -56,6 +56,7 @@ export function union(a: Layout, b: Layout): Layout {
 
 /** How a maker turns the function's text into a function inside its environment. */
 export type MakerMode =
+  | 'class'      // the rewritten class text, given its parent, the restore controller and computed keys
   | 'plain'      // (text)
   | 'this'       // (text) evaluated in a function called with the captured `this`
   | 'method'     // { __proto__: home, [key]<rest> }[key]
@@ -74,6 +75,8 @@ export class Maker {
   layout: Layout | null;
   /** Assigned by codegen. */
   key = '';
+  /** For classes: the identifier prefix of the rewrite's placeholders. */
+  classPrefix = '';
 
   constructor(id: number, text: string, mode: MakerMode, strict: boolean, analysis: SourceAnalysis,
     layout: Layout | null, passArguments: boolean) {

@@ -125,6 +125,10 @@ export function makerSource(m: Maker, p: string): string {
   const text = m.text;
   const strict = m.strict ? `'use strict'; ` : '';
   switch (m.mode) {
+    case 'class': {
+      const c = m.classPrefix;
+      return `(${c}S, ${c}R, ${c}K) => { 'use strict'; return (${text}\n); }`;
+    }
     case 'plain':
       return m.strict ? `() => { 'use strict'; return (${text}\n); }` : `() => (${text}\n)`;
     case 'this':

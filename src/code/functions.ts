@@ -4,18 +4,22 @@
  */
 import { PikalaError } from '../api/errors.js';
 import type { ObjectCodec } from '../codecs/codec.js';
-import { boundCodec, functionCodec, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
+import { boundCodec, functionCodec, ScopeCodec, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
+import {
+  classCodec, instanceCodec, prototypeCodec, type ClassPlan, type ClassPlanSource, type InstancePlan,
+} from '../codecs/classes.js';
+import { classFacts, classOfPrototype, isSourceClass, planInstance } from './classes.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ObjectHasOwn,
 } from '../util/primordials.js';
 import { analyzeSource, SourceError, type SourceAnalysis } from './analyze.js';
-import { CodeGraph, type Env, type MakerMode } from './closures.js';
+import { CodeGraph, Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
 import { captureFunction, type FunctionCapture, type ScopeInfo } from './inspector.js';
-import { knownBuiltinPath } from './registry.js';
+import { builtinPath, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
@@ -27,12 +31,62 @@ const AsyncGeneratorFunctionPrototype = ObjectGetPrototypeOf(async function* () 
 /** Names whose global value is never shipped (the receiver has its own). */
 const ALWAYS_FREE = new Set(['undefined', 'NaN', 'Infinity', 'globalThis']);
 
-export class FunctionPlanner implements PlanSource {
+export class FunctionPlanner implements PlanSource, ClassPlanSource {
   readonly graph = new CodeGraph();
   private readonly plans = new Map<Function, FunctionPlan>();
   private readonly bounds = new Map<Function, BoundPlan>();
+  private readonly classPlans = new Map<Function, ClassPlan>();
+  private readonly instancePlans = new Map<object, InstancePlan>();
   readonly functionCodec = functionCodec(this);
   readonly boundCodec = boundCodec(this);
+  readonly classCodec = classCodec(this) as ObjectCodec<Function>;
+  readonly prototypeCodec = prototypeCodec(this);
+  readonly instanceCodec = instanceCodec(this);
+
+  classPlanOf(cls: Function): ClassPlan {
+    const plan = this.classPlans.get(cls);
+    if (plan === undefined) throw new Error('pikala internal error: class written before it was planned');
+    return plan;
+  }
+
+  instancePlanOf(o: object): InstancePlan {
+    const plan = this.instancePlans.get(o);
+    if (plan === undefined) throw new Error('pikala internal error: instance written before it was planned');
+    return plan;
+  }
+
+  /** Codecs for objects the code layer owns: scope environments and the prototypes of by-value classes. */
+  specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
+    if (o instanceof Env) return ScopeCodec as unknown as ObjectCodec<object>;
+    const cls = classOfPrototype(o);
+    if (cls !== undefined && builtinPath(cls) === undefined) {
+      this.plan(p, cls, true);
+      return this.prototypeCodec;
+    }
+    return undefined;
+  }
+
+  /**
+   * The codec for an object whose prototype belongs to a constructor: a by-value class's instance (Instance
+   * record when private state is involved), a plain constructor function's instance, or a refusal for
+   * instances of Node's own classes (streams, sockets, servers wrap live resources).
+   */
+  instanceCodecFor(p: Pickler, o: object, proto: object, brand: ObjectCodec<object>): ObjectCodec<object> | false {
+    const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')?.value as Function;
+    const path = builtinPath(ctor);
+    if (path !== undefined) {
+      if (path.startsWith('node:') || NODE_GLOBAL_CLASSES.has(path)) {
+        p.fail('PIKALA_UNSUPPORTED', `an instance of ${ctor.name || path} (${path}) cannot be serialized: ` +
+          'objects of Node\'s own classes wrap live resources (handles, streams, sockets). Send the data they hold instead');
+      }
+      return brand;
+    }
+    if (isSourceClass(ctor)) {
+      this.plan(p, ctor, true);
+      return planInstance(p, o, ctor, brand, this.instanceCodec, this.instancePlans);
+    }
+    return brand;
+  }
 
   planOf(fn: Function): FunctionPlan {
     const plan = this.plans.get(fn);
@@ -48,7 +102,8 @@ export class FunctionPlanner implements PlanSource {
 
   /** Decides how `fn` is written and returns its codec. `asDependency`: not reached as a property value. */
   plan(p: Pickler, fn: Function, asDependency: boolean): ObjectCodec<Function> {
-    const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec : null;
+    const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec
+      : this.classPlans.has(fn) ? this.classCodec : null;
     if (existing !== null) return existing;
     const text = FunctionPrototypeToString(fn);
     let analysis: SourceAnalysis;
@@ -70,9 +125,7 @@ export class FunctionPlanner implements PlanSource {
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is native code that is not a known built-in; it cannot travel. ` +
         'If it comes from a native addon, call it inside the shipped function instead of capturing it');
     }
-    if (analysis.kind === 'class') {
-      p.fail('PIKALA_UNSUPPORTED', `classes cannot be serialized yet (${describe(fn)})`);
-    }
+    if (analysis.kind === 'class') return this.planClass(p, fn, text);
     if (analysis.usesWith) {
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses a with statement, whose scope pikala cannot rebuild`);
     }
@@ -109,9 +162,37 @@ export class FunctionPlanner implements PlanSource {
       thisValue = this.readThis(p, fn, analysis, probeable);
     }
 
-    // Free names: variables of the enclosing scopes, or globals.
-    let free = analysis.free;
-    if (analysis.usesDirectEval) {
+    const passArguments = modeName === 'this' && analysis.usesArguments;
+    const env = this.placeIn(fn, capture, analysis.free, analysis.usesDirectEval, probeable);
+    const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
+    const plan: FunctionPlan = {
+      maker, env, homeProto, key, thisValue, args: null,
+      defaultProto: analysis.isAsync
+        ? (analysis.isGenerator ? AsyncGeneratorFunctionPrototype : AsyncFunctionPrototype)
+        : analysis.isGenerator ? GeneratorFunctionPrototype : FunctionPrototype,
+    };
+    this.plans.set(fn, plan);
+    p.hasCode = true;
+    return this.functionCodec;
+  }
+
+  /** A class: rewritten text in the environment of the names it uses. */
+  private planClass(p: Pickler, cls: Function, text: string): ObjectCodec<Function> {
+    const capture = this.capture(p, cls, true);
+    const facts = classFacts(p, cls, text, capture);
+    const env = this.placeIn(cls, capture, facts.freeNames, false, false);
+    const maker = this.graph.maker(capture, facts.rewrite.text, 'class', true, analyzeSource(facts.rewrite.text), env, false);
+    maker.classPrefix = facts.rewrite.prefix;
+    this.classPlans.set(cls, { ...facts.plan, maker, env });
+    p.hasCode = true;
+    return this.classCodec;
+  }
+
+  /** Resolves free names to scope variables or user globals and places the function in its environment. */
+  private placeIn(fn: Function, capture: FunctionCapture, freeNames: readonly string[], directEval: boolean,
+    probeable: boolean): Env | null {
+    let free = freeNames;
+    if (directEval) {
       // Direct eval can name any variable: V8 kept them all, so ship them all.
       const all = new Set(free);
       for (const s of capture.scopes) if (s.vars !== null) for (const n of Object.keys(s.vars)) all.add(n);
@@ -125,24 +206,13 @@ export class FunctionPlanner implements PlanSource {
       const g = userGlobal(name);
       if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
     }
-    const passArguments = modeName === 'this' && analysis.usesArguments;
-    const env = this.graph.place(capture, free, userGlobals, { fn, probeable },
+    return this.graph.place(capture, free, userGlobals, { fn, probeable },
       (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd));
-    const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
-    const plan: FunctionPlan = {
-      maker, env, homeProto, key, thisValue, args: null,
-      defaultProto: analysis.isAsync
-        ? (analysis.isGenerator ? AsyncGeneratorFunctionPrototype : AsyncFunctionPrototype)
-        : analysis.isGenerator ? GeneratorFunctionPrototype : FunctionPrototype,
-    };
-    this.plans.set(fn, plan);
-    p.hasCode = true;
-    return this.functionCodec;
   }
 
-  private capture(p: Pickler, fn: Function): FunctionCapture {
+  private capture(p: Pickler, fn: Function, privates = false): FunctionCapture {
     try {
-      return captureFunction(fn);
+      return captureFunction(fn, privates);
     } catch (e) {
       if (e instanceof PikalaError) p.fail(e.code, e.message);
       throw e;
@@ -255,6 +325,10 @@ function assumeShared(): true {
   }
   return true;
 }
+
+/** Global names of Node classes whose instances hold live resources. */
+const NODE_GLOBAL_CLASSES = new Set(['AbortController', 'AbortSignal', 'MessageChannel', 'MessagePort', 'BroadcastChannel',
+  'EventTarget', 'Event', 'MessageEvent', 'Blob', 'File']);
 
 function makerMode(analysis: SourceAnalysis): MakerMode {
   switch (analysis.kind) {

@@ -126,7 +126,7 @@ export function readPrologue(u: Unpickler): void {
     const key = readRawString(r);
     const mode = r.u8();
     const passArguments = r.u8();
-    if (unit >= nUnits || mode > 5 || passArguments > 1) throw corrupt('bad maker entry');
+    if (unit >= nUnits || mode > 6 || passArguments > 1) throw corrupt('bad maker entry');
     makers.push({ unit, key, mode, passArguments: passArguments === 1 });
   }
   u.code = new LoadedCode(units, slots, makers);

@@ -5,7 +5,7 @@
 import { Kind, KIND_COUNT } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
-  ArrayIsArray, ObjectGetOwnPropertyDescriptor, ObjectPrototype, isArgumentsObject, isArrayBuffer,
+  ArrayIsArray, ObjectGetOwnPropertyDescriptor, isArgumentsObject, isArrayBuffer,
   isBigIntObject, isBooleanObject, isDataView, isDate, isExternal, isFinalizationRegistry, isGeneratorObject,
   isMap, isMapIterator, isModuleNamespaceObject, isNativeError, isNumberObject, isPromise, isRegExp, isSet,
   isSetIterator, isSharedArrayBuffer, isStringObject, isSymbolObject, isTypedArray, isWeakMap, isWeakRef,
@@ -43,10 +43,24 @@ const UNSUPPORTED: [(o: object) => boolean, string][] = [
 ];
 
 /**
- * The codec for `o`, whose prototype is `proto`. Returns null when a hook wrote the value itself (class
- * instances, by-reference objects). Throws PIKALA_UNSUPPORTED with the path for what cannot travel.
+ * The codec for `o`, whose prototype is `proto`. Throws PIKALA_UNSUPPORTED with the path for what cannot
+ * travel. Objects whose prototype belongs to a constructor (class instances) are checked by the code layer,
+ * which may substitute a codec that restores class-private state.
  */
-export function classifyObject(p: Pickler, o: object, proto: object | null, asDependency = false): ObjectCodec<object> | null {
+export function classifyObject(p: Pickler, o: object, proto: object | null, _asDependency = false): ObjectCodec<object> | null {
+  const special = p.hooks.specialCodec?.(p, o);
+  if (special !== undefined) return special;
+  const brand = brandCodec(p, o);
+  if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
+  const chosen = p.hooks.instanceCodec?.(p, o, proto, brand);
+  if (chosen === undefined || chosen === false) {
+    const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
+    p.fail('PIKALA_UNSUPPORTED', `an instance of ${ctor.name || 'an anonymous class'} cannot be serialized here`);
+  }
+  return chosen;
+}
+
+function brandCodec(p: Pickler, o: object): ObjectCodec<object> {
   if (ArrayIsArray(o)) return ArrayCodec as ObjectCodec<object>;
   if (isDate(o)) return DateCodec;
   if (isMap(o)) return MapCodec;
@@ -66,16 +80,6 @@ export function classifyObject(p: Pickler, o: object, proto: object | null, asDe
   for (const [test, message] of UNSUPPORTED) if (test(o)) p.fail('PIKALA_UNSUPPORTED', message);
   if (isURL(o)) return URLCodec;
   if (isURLSearchParams(o)) return URLSearchParamsCodec;
-  if (proto === null || proto === ObjectPrototype) return OrdinaryCodec;
-  if (looksLikeInstance(proto)) {
-    const handled = p.hooks.visitInstance?.(p, o, proto, asDependency);
-    if (handled === true) return null;
-    if (handled === false || handled === undefined) {
-      const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
-      p.fail('PIKALA_UNSUPPORTED', `an instance of class ${ctor.name || '(anonymous)'} cannot be serialized`);
-    }
-    return handled as ObjectCodec<object>;
-  }
   return OrdinaryCodec;
 }
 

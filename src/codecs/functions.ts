@@ -48,10 +48,10 @@ export interface PlanSource {
 
 const SKIP_FUNCTION_KEYS = (k: PropertyKey) => k === 'arguments' || k === 'caller';
 
-const enum ModeByte { Plain, This, Method, Get, Set, SuperArrow }
+const enum ModeByte { Plain, This, Method, Get, Set, SuperArrow, Class }
 const MODE_BYTES: Record<string, ModeByte> = {
   plain: ModeByte.Plain, this: ModeByte.This, method: ModeByte.Method, get: ModeByte.Get, set: ModeByte.Set,
-  superArrow: ModeByte.SuperArrow,
+  superArrow: ModeByte.SuperArrow, class: ModeByte.Class,
 };
 export function modeByte(mode: string): number {
   return MODE_BYTES[mode]!;

@@ -71,8 +71,9 @@ export const enum Kind {
   Bound = 22,          // a bound function
   ModuleRef = 23,      // a module (or a member of one) by reference
   Class = 24,          // a class by value
+  ClassPrototype = 25, // the prototype a by-value class made
 }
-export const KIND_COUNT = 25;
+export const KIND_COUNT = 26;
 
 /** Flags of the generic Object record. */
 export const enum ObjFlag {

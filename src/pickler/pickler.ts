@@ -47,11 +47,6 @@ export interface ListLabels {
 export interface PicklerHooks {
   /** Encodes a function (installed by the code layer). */
   visitFunction?(p: Pickler, fn: Function): void;
-  /**
-   * Handles an object whose prototype belongs to a constructor (class instances): returns true when it wrote
-   * the value, a codec to write it with, or false when it cannot be serialized.
-   */
-  visitInstance?(p: Pickler, o: object, proto: object, asDependency: boolean): boolean | ObjectCodec<object>;
   /** A registered built-in (intrinsic or module export) path, or undefined. */
   builtinPath?(o: object): string | undefined;
   /** Like builtinPath, but only among the standard globals (cheap; never looks at modules). */
@@ -60,6 +55,13 @@ export interface PicklerHooks {
   functionCodec?(p: Pickler, fn: Function): ObjectCodec<object>;
   /** The codec for pikala's own objects that appear as dependencies (scope environments). */
   internalCodec?(o: object): ObjectCodec<object> | undefined;
+  /** Codecs the code layer owns for some objects (environments, prototypes of by-value classes). */
+  specialCodec?(p: Pickler, o: object): ObjectCodec<object> | undefined;
+  /**
+   * For an object whose prototype belongs to a constructor: the codec to write it with (its brand codec, or
+   * one that restores class-private state), or false when it cannot be serialized.
+   */
+  instanceCodec?(p: Pickler, o: object, proto: object, brand: ObjectCodec<object>): ObjectCodec<object> | false;
   /** Writes one Fill record for code state that grew after its first fill; false when there is none. */
   writePendingFill?(p: Pickler): boolean;
   /** The code prologue to place before the body, or null. */
@@ -488,26 +490,41 @@ export class Pickler {
     const pending: object[] = [];
     const pendingCodec: (ObjectCodec<object> | null)[] = [];
     const pendingProto: (object | null)[] = [];
-    const onStack = new Set<object>([o]);
+    // 'active': its dependencies are being written (an ancestor on the current path); 'queued': not yet.
+    const state = new Map<object, 'active' | 'queued'>([[o, 'active']]);
+    const queue = (dep: object) => {
+      if (this.memo.has(dep) || this.hooks.builtinPath?.(dep) !== undefined) return;
+      if (state.get(dep) === 'active') {
+        this.fail('PIKALA_UNSUPPORTED', 'an object is needed to create itself (a construction cycle through ' +
+          'prototypes, class heritage or bound functions); break the cycle before dumping');
+      }
+      if (isProxy(dep)) this.fail('PIKALA_UNSUPPORTED', 'a Proxy cannot be serialized (here as a prototype)');
+      state.set(dep, 'queued');
+      pending.push(dep);
+      pendingCodec.push(null);
+      pendingProto.push(null);
+    };
     const pushDeps = (x: object, c: ObjectCodec<object>, p: object | null) => {
       const deps = c.deps?.(x);
-      if (deps) for (let i = deps.length - 1; i >= 0; i--) this.queueDep(deps[i]!, pending, pendingCodec, pendingProto, onStack);
-      if (p !== null && p !== c.defaultProto(x)) this.queueDep(p, pending, pendingCodec, pendingProto, onStack);
+      if (deps) for (let i = deps.length - 1; i >= 0; i--) queue(deps[i]!);
+      if (p !== null && p !== c.defaultProto(x)) queue(p);
     };
     pushDeps(o, codec, proto);
     while (pending.length !== 0) {
       const top = pending.length - 1;
       const x = pending[top]!;
+      if (this.memo.has(x)) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); continue; }
       let c = pendingCodec[top];
       let p = pendingProto[top]!;
       if (c === null) {
         // First visit: classify and queue its own dependencies.
+        state.set(x, 'active');
         p = ObjectGetPrototypeOf(x);
         const internal = this.hooks.internalCodec?.(x);
         if (internal !== undefined) c = internal;
         else if (typeof x === 'function') c = this.hooks.functionCodec!(this, x);
         else this.withContext('<prototype>', () => { c = classifyObject(this, x, p, true); });
-        if (c === null) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); onStack.delete(x); continue; }
+        if (c === null) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); state.delete(x); continue; }
         pendingCodec[top] = c;
         pendingProto[top] = p;
         const before = pending.length;
@@ -515,26 +532,11 @@ export class Pickler {
         if (pending.length !== before) continue;
       }
       pending.pop(); pendingCodec.pop(); pendingProto.pop();
-      onStack.delete(x);
-      if (this.memo.has(x)) continue;
+      state.delete(x);
       this.w.u8(Tag.Define);
       this.writingDependency = true;
       try { this.writeRecord(x, c!, p, true); } finally { this.writingDependency = false; }
     }
-  }
-
-  private queueDep(dep: object, pending: object[], pendingCodec: (ObjectCodec<object> | null)[],
-    pendingProto: (object | null)[], onStack: Set<object>): void {
-    if (this.memo.has(dep) || this.hooks.builtinPath?.(dep) !== undefined) return;
-    if (onStack.has(dep)) {
-      this.fail('PIKALA_UNSUPPORTED', 'an object is needed to create itself (a construction cycle through ' +
-        'prototypes or bound functions); break the cycle before dumping');
-    }
-    if (isProxy(dep)) this.fail('PIKALA_UNSUPPORTED', 'a Proxy cannot be serialized (here as a prototype)');
-    onStack.add(dep);
-    pending.push(dep);
-    pendingCodec.push(null);
-    pendingProto.push(null);
   }
 
   /**

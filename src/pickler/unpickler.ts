@@ -54,6 +54,8 @@ export class FillState {
   /** Scope fills: variable names and the environment's setter. */
   names: string[] | null = null;
   setter: ((name: string, v: unknown) => void) | null = null;
+  /** Read the values but apply nothing (state of a class this process already had). */
+  discard = false;
 
   constructor(o: object) {
     this.o = o;
@@ -197,6 +199,7 @@ export class Unpickler {
   }
 
   private deliverFill(s: FillState, i: number, v: unknown): void {
+    if (s.discard) return;
     if (i < s.nContents) {
       switch (s.content) {
         case Content.Elements:
@@ -246,6 +249,7 @@ export class Unpickler {
 
   /** Applies a finished fill: array length, removals, properties in order, finish hook, integrity. */
   applyFill(s: FillState): void {
+    if (s.discard) return;
     const o = s.o;
     if (s.arrayLength >= 0 && (o as unknown[]).length !== s.arrayLength) (o as unknown[]).length = s.arrayLength;
     if (s.remove !== null) for (const k of s.remove) delete (o as Record<PropertyKey, unknown>)[k];

@@ -1,0 +1,148 @@
+/**
+ * The class text rewrite that lets a class be rebuilt by value and its instances restored without running
+ * constructors, field initializers, static initializers, static blocks or computed-key expressions:
+ *
+ *   class X extends <heritage> { ... }    heritage → P.S (the parent, passed in)
+ *   constructor(...) { body }             → constructor(...) { if (P.R.on) { super(); return; } body }   (derived)
+ *                                           constructor(...) { if (P.R.on) return; body }                 (base)
+ *   (no constructor, derived)             → constructor(...P_a) { if (P.R.on) { super(); return; } super(...P_a); }
+ *   field = init  /  static field = init  → field = P.R.on ? undefined : (init)
+ *   static { body }                       → static { if (!P.R.on) { body } }
+ *   [computed key]                        → [P.K[i]]  (the key values the class was created with)
+ *   + static [P.R.sp](o, n, v) { switch (n) { case '#x': o.#x = v; return; } }   (instance private fields)
+ *   + static [P.R.ss](n, v) { switch (n) { case '#c': this.#c = v; return; } }   (static private fields)
+ *
+ * P is an identifier prefix that the class text does not use. The loader evaluates the rewritten class
+ * with P.R.on set (so static initializers and blocks do nothing), takes the two setters off the class, and
+ * later constructs instances with P.R.on set (constructor bodies return at once; base classes shipped by
+ * reference run their own constructor with no arguments).
+ */
+import * as acorn from 'acorn';
+import type * as ESTree from 'estree';
+
+export interface ClassElementInfo {
+  /** 'method' | 'get' | 'set' | 'field' | 'constructor' | 'static-block' */
+  kind: string;
+  isStatic: boolean;
+  computed: boolean;
+  isPrivate: boolean;
+  /** Non-computed key name ('#x' for private), or null. */
+  name: string | null;
+  /** Range of the element's function text (methods/accessors) in the original class text. */
+  valueStart: number;
+  valueEnd: number;
+  /** The key expression's text, for computed keys. */
+  keyText: string | null;
+}
+
+export interface RewrittenClass {
+  text: string;
+  prefix: string;
+  derived: boolean;
+  /** Instance private fields, in declaration order ('#x'). */
+  privateFields: string[];
+  staticPrivateFields: string[];
+  /** Elements with computed keys, in source order (their values are passed as P.K[i]). */
+  computed: ClassElementInfo[];
+  elements: ClassElementInfo[];
+  /** Whether the class declares any private name (fields, methods, accessors): instances need its brand. */
+  hasPrivateNames: boolean;
+}
+
+interface Edit { start: number; end: number; text: string }
+
+const cache = new Map<string, RewrittenClass>();
+
+/** Rewrites a class's text (as returned by toString). Throws on text that is not a class. */
+export function rewriteClass(text: string): RewrittenClass {
+  const hit = cache.get(text);
+  if (hit) return hit;
+  const node = acorn.parseExpressionAt(text, 0, { ecmaVersion: 'latest' }) as unknown as ESTree.ClassExpression & { start: number; end: number };
+  if (node.type !== 'ClassExpression') throw new Error('not a class');
+  let prefix = '$pk';
+  while (new RegExp(`\\${prefix}[A-Za-z]`).test(text)) prefix += '$';
+  const P = prefix;
+  const edits: Edit[] = [];
+  const pos = (n: unknown) => n as { start: number; end: number };
+  const derived = node.superClass !== null && node.superClass !== undefined;
+  if (derived) edits.push({ start: pos(node.superClass).start, end: pos(node.superClass).end, text: `${P}S` });
+
+  const privateFields: string[] = [];
+  const staticPrivateFields: string[] = [];
+  const computed: ClassElementInfo[] = [];
+  const elements: ClassElementInfo[] = [];
+  let hasCtor = false;
+  let hasPrivateNames = false;
+  for (const el of node.body.body) {
+    if (el.type === 'StaticBlock') {
+      const body = el as unknown as { start: number; end: number };
+      // `static {` ... `}`: wrap the block's statements.
+      const open = text.indexOf('{', body.start + 'static'.length);
+      edits.push({ start: open + 1, end: open + 1, text: ` if (!${P}R.on) {` });
+      edits.push({ start: body.end - 1, end: body.end - 1, text: '} ' });
+      elements.push({ kind: 'static-block', isStatic: true, computed: false, isPrivate: false, name: null, valueStart: body.start, valueEnd: body.end, keyText: null });
+      continue;
+    }
+    const member = el as ESTree.MethodDefinition | ESTree.PropertyDefinition;
+    const key = member.key;
+    const isPrivate = key.type === 'PrivateIdentifier';
+    if (isPrivate) hasPrivateNames = true;
+    const name = isPrivate ? '#' + (key as ESTree.PrivateIdentifier).name
+      : !member.computed && key.type === 'Identifier' ? key.name
+      : !member.computed && key.type === 'Literal' ? String(key.value) : null;
+    const kind = member.type === 'PropertyDefinition' ? 'field' : member.kind === 'constructor' ? 'constructor' : member.kind;
+    const info: ClassElementInfo = {
+      kind, isStatic: !!member.static, computed: !!member.computed, isPrivate, name,
+      valueStart: member.value ? pos(member.value).start : pos(member).start,
+      valueEnd: member.value ? pos(member.value).end : pos(member).end,
+      keyText: member.computed ? text.slice(pos(key).start, pos(key).end) : null,
+    };
+    elements.push(info);
+    if (member.computed) {
+      // The brackets around the key expression.
+      const open = text.lastIndexOf('[', pos(key).start);
+      const close = text.indexOf(']', pos(key).end);
+      edits.push({ start: open + 1, end: close, text: `${P}K[${computed.length}]` });
+      computed.push(info);
+    }
+    if (member.type === 'PropertyDefinition') {
+      if (isPrivate) (member.static ? staticPrivateFields : privateFields).push(name!);
+      if (member.value) {
+        edits.push({ start: pos(member.value).start, end: pos(member.value).start, text: `${P}R.on ? undefined : (` });
+        edits.push({ start: pos(member.value).end, end: pos(member.value).end, text: `)` });
+      }
+      continue;
+    }
+    if (member.kind === 'constructor') {
+      hasCtor = true;
+      const body = (member.value as ESTree.FunctionExpression).body as unknown as { start: number };
+      edits.push({ start: body.start + 1, end: body.start + 1, text: derived ? ` if (${P}R.on) { super(); return; }` : ` if (${P}R.on) return;` });
+    }
+  }
+  const bodyNode = node.body as unknown as { start: number; end: number };
+  let injected = '';
+  if (!hasCtor && derived) {
+    injected += ` constructor(...${P}a) { if (${P}R.on) { super(); return; } super(...${P}a); }`;
+  }
+  if (privateFields.length) {
+    injected += ` static [${P}R.sp](${P}o, ${P}n, ${P}v) { switch (${P}n) {` +
+      privateFields.map((f) => ` case '${f}': ${P}o.${f} = ${P}v; return;`).join('') + ' } }';
+  }
+  if (staticPrivateFields.length) {
+    injected += ` static [${P}R.ss](${P}n, ${P}v) { switch (${P}n) {` +
+      staticPrivateFields.map((f) => ` case '${f}': this.${f} = ${P}v; return;`).join('') + ' } }';
+  }
+  if (injected) edits.push({ start: bodyNode.end - 1, end: bodyNode.end - 1, text: injected + ' ' });
+
+  edits.sort((a, b) => a.start - b.start || a.end - b.end);
+  let out = '';
+  let at = 0;
+  for (const e of edits) {
+    out += text.slice(at, e.start) + e.text;
+    at = e.end;
+  }
+  out += text.slice(at);
+  const result: RewrittenClass = { text: out, prefix: P, derived, privateFields, staticPrivateFields, computed, elements, hasPrivateNames };
+  cache.set(text, result);
+  return result;
+}
