@@ -12,7 +12,10 @@
  *   ]);
  *
  * `check` runs in the consumer (sent as source text: it must not close over anything; a string is used as
- * is) with `ctx = { pikala, bytes }`, and its result (plain data) is compared with `expect` (deepStrictEqual).
+ * is) with `ctx = { pikala, bytes, compiledByLoad, compiledUnitCount }` (compiledByLoad: how many code units
+ * loading this case's payload compiled; compiledUnitCount: pikala's counter, from dist/esm/code/rebuild.js),
+ * and its result (plain data) is compared with `expect` (deepStrictEqual).
+ * `fixture` is a path under test/fixtures (or absolute), or an async function that returns one (compiled fixtures).
  * Producer options: nodeArgs, env, load ('import' | 'require' | 'vm'), worker (dump in a worker thread).
  * Consumer options: consumer.nodeArgs.
  */
@@ -61,11 +64,16 @@ function consumerSource(checks) {
 ${entries.join('')}  ];
   const describe = (e) => ({ name: String(e && e.name), code: e && e.code, path: e && e.path,
     message: String(e && e.message !== undefined ? e.message : e), stack: String(e && e.stack) });
+  // The consumer harness runs with pikala's entry as argv[2]: its compile counter is a sibling module.
+  const { pathToFileURL } = await import('node:url');
+  const { compiledUnitCount } = await import(new URL('./code/rebuild.js', pathToFileURL(process.argv[2])).href);
   const out = {};
   for (const [id, name, check] of checks) {
     try {
+      const compiledBefore = compiledUnitCount();
       const value = pikala.loads(bundle[name]);
-      const result = await check(value, { pikala, bytes: bundle[name] });
+      const compiledByLoad = compiledUnitCount() - compiledBefore;
+      const result = await check(value, { pikala, bytes: bundle[name], compiledByLoad, compiledUnitCount });
       pikala.dumps(result); // must travel back
       out[id] = { ok: true, value: result };
     } catch (e) {
@@ -82,7 +90,8 @@ export function cases(fixture, opts, table) {
   const start = () => (pending ??= (async () => {
     const twice = table.filter((c) => c.deterministic).map((c) => c.name);
     const names = [...new Set(table.map((c) => c.name))];
-    const produced = await produceEach(fixture, { ...opts, names, twice });
+    const file = typeof fixture === 'function' ? await fixture() : fixture;
+    const produced = await produceEach(file, { ...opts, names, twice });
     const checks = [];
     const bundle = {};
     table.forEach((c, i) => {
