@@ -11,6 +11,7 @@
  *        --libs pikala,JSON,v8,msgpackr,msgpackr-SC,cbor-x,cbor-x-SC,seroval,devalue,superjson,pulumi
  *        --out FILE (bench/results/latest.json; --quick writes nothing unless given) --write-doc (docs/PERFORMANCE.md)
  *        --no-install (never run npm ci in bench/) --no-cold (skip the fresh-process cold runs of (f))
+ *        --no-gc (no forced gc() before samples: steady state without major GCs, a diagnostic, not the method)
  *        --ref REV (measure a clean build of that commit: git archive into a temporary folder, then build it)
  *        --pikala PATH (measure another pikala build's ESM entry; default dist/esm)
  *        --label TEXT (what was measured, for the report; default: the git commit of the working tree)
@@ -52,7 +53,7 @@ function buildSnapshot(ref) {
 }
 const { BENCH_DIR, BUILTIN_LIBS, LIB_NAMES, PIKALA_ENTRY, ROOT_DIR, loadLibs } = await import('./lib/libs.mjs');
 const { ALL_IDS } = await import('./lib/payloads.mjs');
-const { aggregate, renderTables, writeDoc } = await import('./lib/report.mjs');
+const { aggregate, evaluateTargets, renderTables, writeDoc } = await import('./lib/report.mjs');
 
 const SELF = fileURLToPath(import.meta.url);
 export const DEFAULT_OUT = join(BENCH_DIR, 'results/latest.json');
@@ -65,7 +66,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const [k, inline] = a.slice(2).split('=', 2);
-    const boolean = ['quick', 'write-doc', 'no-install', 'no-cold', 'child', 'cold-dump', 'cold-load', 'help', 'text'];
+    const boolean = ['quick', 'write-doc', 'no-install', 'no-cold', 'no-gc', 'child', 'cold-dump', 'cold-load', 'help', 'text'];
     if (boolean.includes(k)) o.flags.add(k);
     else o[k] = inline ?? argv[++i];
   }
@@ -138,6 +139,7 @@ async function main() {
   // ---- re-print saved results
   if (o.report) {
     const summary = JSON.parse(readFileSync(resolve(o.report), 'utf8'));
+    summary.targets = evaluateTargets(summary); // re-evaluated, so the current target definitions apply
     process.stdout.write(`${renderTables(summary)}\n`);
     if (o.flags.has('write-doc')) { writeDoc(summary, DOC_FILE); log(`wrote ${DOC_FILE}`); }
     return;
@@ -173,7 +175,7 @@ async function main() {
     for (let run = 0; run < runs; run++) {
       log(`run ${run + 1}/${runs}: payloads ${payloads.join(',')}; libs ${libs.join(',')}`);
       const resultFile = join(tmp, `run-${run}.json`);
-      const cfg = { payloads, libs, rounds, minSampleMs, scale, resultFile };
+      const cfg = { payloads, libs, rounds, minSampleMs, scale, resultFile, noGc: o.flags.has('no-gc') };
       const status = runNode([...CHILD_FLAGS, SELF, '--child', '--config', JSON.stringify(cfg)], 60 * 60_000);
       if (status !== 0 || !existsSync(resultFile)) throw new Error(`benchmark process ${run + 1} failed (exit ${status})`);
       childRuns.push(JSON.parse(readFileSync(resultFile, 'utf8')));
@@ -206,7 +208,7 @@ async function main() {
     date: new Date().toISOString(), ...machine(),
     command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv ? ` -- ${argv}` : ''}` : `node bench/run.mjs${argv ? ` ${argv}` : ''}`,
     pikala: o.label ?? snapshotLabel ?? (process.env.PIKALA_BENCH_ENTRY ? `pikala build at ${PIKALA_ENTRY}` : gitLabel()),
-    runs, rounds, minSampleMs, scale, quick, payloads, libs, versions, seconds: Math.round((Date.now() - t0) / 1000),
+    runs, rounds, minSampleMs, scale, quick, noGc: o.flags.has('no-gc'), payloads, libs, versions, seconds: Math.round((Date.now() - t0) / 1000),
     loadAvg: { before: +loadBefore.toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     builtinOnly: libs.every((l) => BUILTIN_LIBS.includes(l) || missing.includes(l)),
   };

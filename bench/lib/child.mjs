@@ -13,7 +13,7 @@ import { deepEqual } from './equal.mjs';
 import { median } from './stats.mjs';
 
 const MAX_N = 1_000_000;
-const gc = globalThis.gc ?? (() => {});
+let gc = globalThis.gc ?? (() => {});
 let sink;
 
 function failLabel(lib, phase) {
@@ -73,6 +73,7 @@ async function buildPayloads(ids, scale) {
 
 export async function runChild(opts) {
   const { payloads: ids, libs: names, rounds, minSampleMs, scale, resultFile } = opts;
+  if (opts.noGc) gc = () => {};
   const payloads = await buildPayloads(ids, scale);
   const needFns = ids.some((id) => id.startsWith('f'));
   const libs = await loadLibs(names.filter((n) => needFns || n !== 'pulumi'));
