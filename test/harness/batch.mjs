@@ -22,12 +22,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loads } from '../../dist/esm/index.js';
-import { consume, FIXTURES, PIKALA_ESM, ROOT, tempDir } from './roundtrip.mjs';
+import { FIXTURES, PIKALA_ESM, ROOT, tempDir } from './roundtrip.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,6 +50,28 @@ export async function produceEach(fixture, opts = {}) {
       JSON.stringify(options)];
     await run(process.execPath, args, { cwd: opts.cwd ?? ROOT, timeout: opts.timeout ?? 60_000, env: childEnv(opts.env) });
     return loads(readFileSync(out)).cases;
+  } finally {
+    cleanup();
+  }
+}
+
+/**
+ * Loads `payload` in a fresh consumer process, in an empty temporary folder, and applies `checkSource` (the
+ * protocol of roundtrip.mjs `consume`, but through consume-each.mjs, which needs no eval). Options: nodeArgs, env.
+ */
+export async function consumeSource(payload, checkSource, opts = {}) {
+  const { dir, cleanup } = tempDir('pikala-consumer-');
+  try {
+    const files = { payload: join(dir, 'payload.bin'), check: join(dir, 'check.js'), result: join(dir, 'result.bin') };
+    const script = join(dir, 'consume.mjs');
+    writeFileSync(files.payload, payload);
+    writeFileSync(files.check, checkSource);
+    copyFileSync(join(here, 'consume-each.mjs'), script);
+    await run(process.execPath, [...(opts.nodeArgs ?? []), script, PIKALA_ESM, files.payload, files.check, files.result],
+      { cwd: dir, timeout: opts.timeout ?? 60_000, env: childEnv(opts.env) });
+    const result = loads(readFileSync(files.result));
+    if (!result.ok) throw Object.assign(new Error(`consumer failed: ${result.error.message}`), result.error);
+    return result.value;
   } finally {
     cleanup();
   }
@@ -102,7 +124,7 @@ export function cases(fixture, opts, table) {
     let consumed = {};
     if (checks.length !== 0) {
       const { dumps } = await import('../../dist/esm/index.js');
-      consumed = await consume(dumps(bundle), consumerSource(checks), opts.consumer ?? {});
+      consumed = await consumeSource(dumps(bundle), consumerSource(checks), opts.consumer ?? {});
     }
     return { produced, consumed };
   })());
