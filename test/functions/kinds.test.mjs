@@ -43,6 +43,11 @@ cases('functions/kinds.mjs', {}, [
     check: (f) => [f('c'), f.name], expect: [['first', 'a', 'b', 'c'], 'bound bound target'] },
   { title: 'function made by new Function (sloppy, global scope)', name: 'newFunction',
     check: (f) => [f(2, 3), f.name, f.length], expect: [7, 'anonymous', 2] },
+  { title: 'a function using dynamic import()', name: 'dynamicImport', check: async (f) => f('b'), expect: 'a/b',
+    todo: 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING: the loader compiles with vm.Script without importModuleDynamically' },
+  { title: 'a function using import.meta fails with a clear PIKALA_UNSUPPORTED', name: 'usesImportMeta',
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn', message: /import\.meta/ },
+    todo: 'the message says "its source text does not parse (Unexpected token)"' },
 ]);
 
 cases('functions/kinds.cjs', {}, [
