@@ -5,7 +5,7 @@
 import type { PicklerHooks } from '../pickler/pickler.js';
 import type { UnpicklerHooks } from '../pickler/unpickler.js';
 import type { LoadOptions } from './options.js';
-import { builtinPath, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
+import { builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
 import { FunctionPlanner } from '../code/functions.js';
 import { Env } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
@@ -38,6 +38,7 @@ export function picklerHooks(): PicklerHooks {
   return {
     builtinPath,
     knownBuiltinPath,
+    moduleObjectPath: (o) => (isBuiltinModuleObject(o) ? builtinPath(o) : undefined),
     visitFunction(p, fn) {
       const path = builtinPath(fn);
       if (path !== undefined) { p.writeBuiltin(fn, path); return; }

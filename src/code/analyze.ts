@@ -85,7 +85,11 @@ function analyzeUncached(text: string): SourceAnalysis {
     }
     return analyzeFunction(text, n, n.type === 'ArrowFunctionExpression' ? 'arrow' : 'function', 0);
   }
-  // 2. A method, getter or setter (object literal or class member text).
+  // 2. An arrow that uses super or new.target does not parse on its own, only inside a method.
+  if (node === null && /=>/.test(text)) {
+    try { return analyzeWrapped(text, 'arrow'); } catch { /* not such an arrow */ }
+  }
+  // 3. A method, getter or setter (object literal or class member text).
   return analyzeMethod(text);
 }
 
@@ -122,7 +126,10 @@ function analyzeWrapped(text: string, kind: FunctionKind): SourceAnalysis {
   const obj = (program.body[0] as ESTree.ExpressionStatement).expression as ESTree.ObjectExpression;
   const method = (obj.properties[0] as ESTree.Property).value as ESTree.FunctionExpression;
   const ret = method.body.body[0] as ESTree.ReturnStatement;
-  const root = ret.argument as ESTree.ArrowFunctionExpression;
+  const root = ret.argument as ESTree.ArrowFunctionExpression & { end: number };
+  if (method.body.body.length !== 1 || root.type !== 'ArrowFunctionExpression' || root.end !== prefix.length + text.length) {
+    throw new SourceError('not an arrow function');
+  }
   const res = resolve(program, root, true, method);
   return { ...res, kind, isAsync: !!root.async, isGenerator: false, ownStrict: false, ast: shift(root, prefix.length) };
 }

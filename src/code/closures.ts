@@ -59,6 +59,7 @@ export type MakerMode =
   | 'class'      // the rewritten class text, given its parent, the restore controller and computed keys
   | 'plain'      // (text)
   | 'this'       // (text) evaluated in a function called with the captured `this`
+  | 'newTarget'  // (text) returned by a derived constructor constructed with the captured new.target and this
   | 'method'     // { __proto__: home, [key]<rest> }[key]
   | 'get' | 'set'
   | 'superArrow'; // an arrow using super: made inside a method of { __proto__: home }

@@ -106,7 +106,8 @@ function layoutSource(l: Layout, children: Map<Layout | null, Layout[]>, p: stri
   if (vars.length) s += `  let ${vars.join(', ')};\n`;
   s += `  return {\n`;
   if (vars.length) {
-    s += `    s: function (${p}n, ${p}v) {\n      switch (${p}n) {\n`;
+    // An arrow, so that a captured variable named `arguments` is the environment's, not the setter's own.
+    s += `    s: (${p}n, ${p}v) => {\n      switch (${p}n) {\n`;
     for (const v of vars) s += `        case ${JSON.stringify(v)}: ${v} = ${p}v; return;\n`;
     s += `      }\n    },\n`;
   } else {
@@ -133,6 +134,9 @@ export function makerSource(m: Maker, p: string): string {
       return m.strict ? `() => { 'use strict'; return (${text}\n); }` : `() => (${text}\n)`;
     case 'this':
       return `function () { ${strict}return (${text}\n); }`;
+    case 'newTarget':
+      // super() returns the captured this (return override); Reflect.construct supplies new.target.
+      return `(${p}b) => class extends ${p}b { constructor() { super(); return (${text}\n); } }`;
     case 'superArrow':
       return `(${p}h) => ({ __proto__: ${p}h, ${p}m() { ${strict}return (${text}\n); } }).${p}m`;
     case 'method': case 'get': case 'set': {

@@ -130,19 +130,20 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses a with statement, whose scope pikala cannot rebuild`);
     }
     const capture = this.capture(p, fn);
+    this.refuseWithScopes(p, fn, capture);
     const strict = this.isStrict(fn, capture, analysis);
 
-    const mode: MakerMode = makerMode(analysis);
-    const modeName = mode as string;
+    const initialMode: MakerMode = makerMode(analysis);
+    const modeName = initialMode as string;
 
     let homeProto: object | null = null;
     let key: string | symbol | undefined;
-    if (mode === 'method' || mode === 'get' || mode === 'set' || mode === 'superArrow') {
+    if (initialMode === 'method' || initialMode === 'get' || initialMode === 'set' || initialMode === 'superArrow') {
       const prop = asDependency ? null : p.currentProperty();
-      if (prop !== null && mode !== 'superArrow') {
+      if (prop !== null && initialMode !== 'superArrow') {
         homeProto = ObjectGetPrototypeOf(prop.container);
         key = typeof prop.key === 'number' ? String(prop.key) : prop.key;
-      } else if (mode === 'superArrow') {
+      } else if (initialMode === 'superArrow') {
         p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses super; pikala cannot tell ` +
           'which object it belongs to');
       } else if (analysis.usesSuper) {
@@ -158,15 +159,32 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 
     const probeable = isProbeable(analysis.kind, analysis.isAsync, analysis.isGenerator);
     let thisValue: unknown;
+    let newTarget: Function | undefined;
+    let mode: MakerMode = initialMode;
     if (modeName === 'this' || modeName === 'superArrow') {
-      thisValue = this.readThis(p, fn, analysis, probeable);
+      const r = this.readThis(p, fn, analysis, probeable);
+      thisValue = r.thisValue;
+      if (analysis.usesNewTarget && typeof r.newTarget === 'function') {
+        if (modeName === 'superArrow') {
+          p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow that uses both super and new.target`);
+        }
+        mode = 'newTarget';
+        newTarget = r.newTarget as Function;
+      }
     }
 
     const passArguments = modeName === 'this' && analysis.usesArguments;
     const env = this.placeIn(fn, capture, analysis.free, analysis.usesDirectEval, probeable);
     const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
+    let args: unknown[] | null = null;
+    if (passArguments) {
+      // The arrow's `arguments` is its enclosing function's: give the maker the same elements.
+      const holder = capture.scopes.find((s) => s.vars !== null && Object.prototype.hasOwnProperty.call(s.vars, 'arguments'));
+      const a = holder?.vars!['arguments'] as ArrayLike<unknown> | undefined;
+      args = a !== undefined && a !== null ? Array.from(a) : [];
+    }
     const plan: FunctionPlan = {
-      maker, env, homeProto, key, thisValue, args: null,
+      maker, env, homeProto, key, thisValue, args, ...(newTarget !== undefined ? { newTarget } : {}),
       defaultProto: analysis.isAsync
         ? (analysis.isGenerator ? AsyncGeneratorFunctionPrototype : AsyncFunctionPrototype)
         : analysis.isGenerator ? GeneratorFunctionPrototype : FunctionPrototype,
@@ -176,9 +194,25 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     return this.functionCodec;
   }
 
+  /**
+   * A with statement's scope is a live object whose properties shadow variables: not rebuildable. Functions
+   * of Node's own modules close over its internals (primordials, internalBinding): they can only travel by
+   * reference, and reaching here means pikala found no path to this one.
+   */
+  private refuseWithScopes(p: Pickler, fn: Function, capture: FunctionCapture): void {
+    if (capture.scopes.some((s) => s.type === 'With Block')) {
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} was made inside a with statement, whose scope pikala cannot rebuild`);
+    }
+    if (capture.scopes.some((s) => s.vars !== null && ('primordials' in s.vars || 'internalBinding' in s.vars))) {
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is part of Node's internals and is not reachable from a public ` +
+        'module export; capture the public function that uses it instead');
+    }
+  }
+
   /** A class: rewritten text in the environment of the names it uses. */
   private planClass(p: Pickler, cls: Function, text: string): ObjectCodec<Function> {
     const capture = this.capture(p, cls, true);
+    this.refuseWithScopes(p, cls, capture);
     const facts = classFacts(p, cls, text, capture);
     const env = this.placeIn(cls, capture, facts.freeNames, false, false);
     const maker = this.graph.maker(capture, facts.rewrite.text, 'class', true, analyzeSource(facts.rewrite.text), env, false);
@@ -223,7 +257,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    * The `this` an arrow captured. V8 hides it from the scope view; the probe reads it from a paused frame
    * of the arrow. Async and generator arrows cannot be paused without running, so they cannot be captured.
    */
-  private readThis(p: Pickler, fn: Function, analysis: SourceAnalysis, probeable: boolean): unknown {
+  private readThis(p: Pickler, fn: Function, analysis: SourceAnalysis, probeable: boolean): { thisValue: unknown; newTarget: unknown } {
     const prober = probeable ? getProber() : null;
     if (prober === null) {
       const why = !probeable
@@ -235,7 +269,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     }
     try {
       const r = prober.probe(fn, { readThis: true, readNewTarget: analysis.usesNewTarget, share: null }, []);
-      return r.thisValue;
+      return { thisValue: r.thisValue, newTarget: r.newTarget };
     } catch (e) {
       p.fail('PIKALA_CAPTURE', `could not read the this of ${describe(fn)}: ${(e as Error).message}`);
     }

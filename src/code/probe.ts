@@ -244,17 +244,32 @@ class Prober {
     }
   }
 
-  /** Calls `fn` once; the worker restarts this frame, and the second run returns RESTARTED instead. */
+  /**
+   * Calls `fn` once; the worker restarts this frame, and the second run returns RESTARTED instead. V8 binds
+   * parameters before the entry pause, so the arguments are inert stand-ins: no default initializer runs
+   * (no argument is undefined) and destructuring finds more stand-ins (never a getter of the program).
+   */
   private caller(fn: Function): unknown {
     this.runs++;
     if (this.runs > 1) return RESTARTED;
     try {
-      return fn();
+      return fn(...STAND_INS);
     } catch {
       return FAILED;
     }
   }
 }
+
+/** An object that satisfies any destructuring pattern without running program code. */
+const STAND_IN: object = new Proxy(function () { /* stand-in */ }, {
+  get(_t, key) {
+    if (key === Symbol.iterator) {
+      return function* () { for (let i = 0; i < 64; i++) yield STAND_IN; };
+    }
+    return STAND_IN;
+  },
+});
+const STAND_INS: unknown[] = new Array(32).fill(STAND_IN);
 
 const RESTARTED = Symbol('restarted');
 const FAILED = Symbol('failed');

@@ -108,6 +108,7 @@ function writeRawString(w: ByteWriter, s: string): void {
 /** Reads the prologue (the Code tag itself was consumed) and compiles its units. */
 export function readPrologue(u: Unpickler): void {
   const r = u.r;
+  const start = r.pos - 1;
   const nUnits = r.count(2);
   const units: Function[] = [];
   for (let i = 0; i < nUnits; i++) units.push(compileUnit(readRawString(r)));
@@ -126,8 +127,12 @@ export function readPrologue(u: Unpickler): void {
     const key = readRawString(r);
     const mode = r.u8();
     const passArguments = r.u8();
-    if (unit >= nUnits || mode > 6 || passArguments > 1) throw corrupt('bad maker entry');
+    if (unit >= nUnits || mode > 7 || passArguments > 1) throw corrupt('bad maker entry');
     makers.push({ unit, key, mode, passArguments: passArguments === 1 });
+  }
+  // Padding keeps the body's 8-byte alignment (binary data is aligned relative to the payload start).
+  while ((r.pos - start) % 8 !== 0) {
+    if (r.u8() !== 0) throw corrupt('bad padding after the code prologue');
   }
   u.code = new LoadedCode(units, slots, makers);
 }
@@ -152,6 +157,7 @@ export function writePrologue(w: ByteWriter, code: GeneratedCode, layoutCount: n
     w.u8(modeByte(makerModes[i]!.mode));
     w.u8(makerModes[i]!.passArguments ? 1 : 0);
   }
+  w.align(8);
 }
 
 function shortHash(s: string): string {

@@ -9,9 +9,10 @@
  */
 import { builtinModules, createRequire } from 'node:module';
 import {
-  FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
+  FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
+import { maps } from '../util/natives.js';
 
 /** Globals defined by ECMAScript and by Node itself (never the user's). */
 const GLOBAL_NAMES = [
@@ -28,6 +29,36 @@ const GLOBAL_NAMES = [
   'TextDecoder', 'AbortController', 'AbortSignal', 'EventTarget', 'Event', 'MessageChannel', 'MessagePort',
   'MessageEvent', 'Blob', 'File', 'performance', 'console', 'DOMException', 'BroadcastChannel',
 ];
+
+/**
+ * Globals Node defines lazily (getters) whose getter is cheap; their values are the built-ins themselves.
+ * The getters are snapshotted when pikala loads, so a getter a program installs later is never called.
+ */
+const LAZY_GLOBALS = [
+  'process', 'Buffer', 'DOMException', 'AbortController', 'AbortSignal', 'TextEncoder', 'TextDecoder', 'atob', 'btoa',
+  'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'Blob', 'File', 'performance', 'console',
+];
+/** Lazy globals that load a whole subsystem when first read: looked at only when a function is not found. */
+const EXPENSIVE_GLOBALS = [
+  'fetch', 'FormData', 'Headers', 'Request', 'Response', 'WebSocket', 'EventSource', 'crypto', 'Crypto', 'CryptoKey',
+  'SubtleCrypto', 'ReadableStream', 'WritableStream', 'TransformStream', 'CompressionStream', 'DecompressionStream',
+  'TextEncoderStream', 'TextDecoderStream', 'Performance', 'PerformanceEntry', 'PerformanceObserver', 'navigator',
+];
+const globalDescriptors = new Map<string, PropertyDescriptor>();
+for (const name of [...GLOBAL_NAMES, ...LAZY_GLOBALS, ...EXPENSIVE_GLOBALS]) {
+  const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
+  if (d !== undefined) globalDescriptors.set(name, d);
+}
+
+/** The value of a standard global, calling Node's own lazy getter (as snapshotted) when there is one. */
+function globalValue(name: string): unknown {
+  const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
+  if (d === undefined) return undefined;
+  if ('value' in d) return d.value;
+  const original = globalDescriptors.get(name);
+  if (original?.get === undefined || original.get !== d.get) return undefined;
+  try { return d.get.call(globalThis); } catch { return undefined; }
+}
 
 /** Intrinsics that no global name reaches directly. */
 function hiddenIntrinsics(): [string, object][] {
@@ -64,13 +95,26 @@ class Registry {
 
   constructor() {
     const roots: [string, object][] = [];
-    for (const name of GLOBAL_NAMES) {
-      const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
-      const v = d && ('value' in d ? d.value : undefined);
+    for (const name of [...GLOBAL_NAMES, ...LAZY_GLOBALS]) {
+      const v = globalValue(name);
       if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
     }
     roots.push(...hiddenIntrinsics());
     this.walk(roots, 4);
+  }
+
+  private walkedExpensive = false;
+
+  /** Registers the globals that load subsystems (fetch, web crypto, streams); once, on a miss. */
+  walkExpensiveGlobals(): void {
+    if (this.walkedExpensive) return;
+    this.walkedExpensive = true;
+    const roots: [string, object][] = [];
+    for (const name of EXPENSIVE_GLOBALS) {
+      const v = globalValue(name);
+      if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
+    }
+    this.walk(roots, 3);
   }
 
   /** Breadth-first over own data properties, so the shortest path wins and every run finds the same one. */
@@ -97,6 +141,8 @@ class Registry {
           for (const [p, v] of candidates) {
             if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
             if (this.pathOf.has(v as object)) continue;
+            // What a program attached to a built-in (Math.myHelper = () => ...) is the program's, not the runtime's.
+            if (depth >= 1 && looksAdded(v as object)) continue;
             this.pathOf.set(v as object, p);
             next.push([p, v as object]);
           }
@@ -124,6 +170,28 @@ class Registry {
     if (roots.length !== 0) this.walk(roots, 3);
   }
 }
+
+/**
+ * A function the program wrote and attached to a built-in (Math.myHelper = () => ...): it belongs to the
+ * program and travels by value. Node's own JavaScript functions come from its internal modules, whose
+ * source uses `primordials`; without V8 natives pikala cannot look, and keeps everything it finds.
+ */
+function looksAdded(v: object): boolean {
+  if (typeof v !== 'function' || maps === null) return false;
+  let text: string;
+  try { text = FunctionPrototypeToString(v); } catch { return false; }
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) return false;
+  let source: string | undefined;
+  try { source = maps.scriptSource(v as Function); } catch { return false; }
+  if (typeof source !== 'string') return false;
+  let internal = internalSources.get(source);
+  if (internal === undefined) {
+    internal = /\bprimordials\b/.test(source);
+    internalSources.set(source, internal);
+  }
+  return !internal;
+}
+const internalSources = new Map<string, boolean>();
 
 let registry: Registry | null = null;
 function getRegistry(): Registry {
@@ -157,11 +225,34 @@ function loadedBuiltinModules(): string[] {
 export function builtinPath(o: object): string | undefined {
   const reg = getRegistry();
   let path = reg.pathOf.get(o);
-  if (path === undefined && (typeof o === 'function' || typeof o === 'object')) {
+  if (path === undefined) {
     reg.walkLoadedModules();
     path = reg.pathOf.get(o);
+    if (path === undefined && typeof o === 'function') {
+      reg.walkExpensiveGlobals();
+      path = reg.pathOf.get(o);
+    }
   }
   return path;
+}
+
+const moduleObjects = new WeakSet<object>();
+let moduleObjectsSeen = -1;
+
+/**
+ * Whether `o` is the exports object of a built-in module this process loaded (`require('node:path')`).
+ * Cheap: a WeakSet, refreshed only when the process has loaded more modules.
+ */
+export function isBuiltinModuleObject(o: object): boolean {
+  const count = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.length ?? 0;
+  if (count !== moduleObjectsSeen) {
+    moduleObjectsSeen = count;
+    for (const name of loadedBuiltinModules()) {
+      const exports = loadBuiltin(name);
+      if (exports !== undefined) moduleObjects.add(exports);
+    }
+  }
+  return moduleObjects.has(o);
 }
 
 /** The path of `o` among the standard globals and intrinsics, without looking at modules. */
@@ -188,8 +279,8 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
     if (!builtinModules.includes(name)) return undefined;
     cur = loadBuiltin(name);
   } else {
-    if (!GLOBAL_NAMES.includes(rootName)) return undefined;
-    cur = ObjectGetOwnPropertyDescriptor(globalThis, rootName)?.value;
+    if (!GLOBAL_NAMES.includes(rootName) && !LAZY_GLOBALS.includes(rootName) && !EXPENSIVE_GLOBALS.includes(rootName)) return undefined;
+    cur = globalValue(rootName);
   }
   let rest = path.slice(rootName.length);
   while (rest.length !== 0) {

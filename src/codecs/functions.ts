@@ -15,10 +15,10 @@ import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
-  FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectSetPrototypeOf, ReflectApply,
+  FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectHasOwn, ObjectSetPrototypeOf,
+  ReflectApply, ReflectConstruct,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
-import { readPlainFill } from './objects.js';
 import type { Env, Maker } from '../code/closures.js';
 import { codeOf, type LoadedCode } from '../code/rebuild.js';
 
@@ -30,6 +30,8 @@ export interface FunctionPlan {
   homeProto: object | null;
   key: string | symbol | undefined;
   thisValue: unknown;
+  /** The new.target an arrow captured (mode newTarget). */
+  newTarget?: Function;
   args: unknown[] | null;
   /** The prototype a freshly made function of this kind has. */
   defaultProto: object;
@@ -48,10 +50,10 @@ export interface PlanSource {
 
 const SKIP_FUNCTION_KEYS = (k: PropertyKey) => k === 'arguments' || k === 'caller';
 
-const enum ModeByte { Plain, This, Method, Get, Set, SuperArrow, Class }
+const enum ModeByte { Plain, This, Method, Get, Set, SuperArrow, Class, NewTarget }
 const MODE_BYTES: Record<string, ModeByte> = {
   plain: ModeByte.Plain, this: ModeByte.This, method: ModeByte.Method, get: ModeByte.Get, set: ModeByte.Set,
-  superArrow: ModeByte.SuperArrow, class: ModeByte.Class,
+  superArrow: ModeByte.SuperArrow, class: ModeByte.Class, newTarget: ModeByte.NewTarget,
 };
 export function modeByte(mode: string): number {
   return MODE_BYTES[mode]!;
@@ -74,6 +76,7 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
       if (plan.homeProto !== null) deps.push(plan.homeProto);
       if (isObjectLike(plan.thisValue)) deps.push(plan.thisValue);
       if (plan.args) for (const a of plan.args) if (isObjectLike(a)) deps.push(a);
+      if (plan.newTarget) deps.push(plan.newTarget);
       return deps;
     },
     writeCreate(p: Pickler, fn: Function) {
@@ -94,6 +97,10 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
         case 'this':
           p.visit(plan.thisValue);
           break;
+        case 'newTarget':
+          p.visit(plan.thisValue);
+          p.writeDepRef(plan.newTarget!);
+          break;
       }
       if (plan.maker.passArguments) {
         w.varint(plan.args!.length);
@@ -101,12 +108,7 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
       }
     },
     writeFill(p: Pickler, fn: Function) {
-      p.w.u8(integrityOf(fn));
-      p.w.varint(0);
-      const values: unknown[] = [];
-      const keys: PropertyKey[] = [];
-      p.writeProps(fn, values, SKIP_FUNCTION_KEYS, keys);
-      p.pushList(values, new FillLabels(0, () => '', keys, fn));
+      writeFunctionFill(p, fn, SKIP_FUNCTION_KEYS);
     },
     create(u: Unpickler, proto) {
       const code = codeOf(u);
@@ -131,6 +133,14 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
           fn = (maker.passArguments ? ReflectApply(make, thisValue, readArgs(u)) : ReflectApply(make, thisValue, [])) as Function;
           break;
         }
+        case ModeByte.NewTarget: {
+          const thisValue = u.readOne();
+          const newTarget = u.readObjectRef();
+          if (typeof newTarget !== 'function') throw corrupt('new.target is not a constructor');
+          const base = function () { return isObjectLike(thisValue) ? thisValue : {}; };
+          fn = ReflectConstruct(make(base) as Function, [], newTarget) as Function;
+          break;
+        }
         case ModeByte.SuperArrow: {
           const home = readOptionalRef(u);
           const thisValue = u.readOne();
@@ -151,8 +161,34 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
       if (proto !== undefined && ObjectGetPrototypeOf(fn) !== proto) ObjectSetPrototypeOf(fn, proto);
       return fn;
     },
-    readFill(u, o) { readPlainFill(u, o); },
+    readFill(u, o) { readFunctionFill(u, o); },
   };
+}
+
+/**
+ * A function's fill: integrity, the keys a fresh function has that this one lost (`delete f.name`), then
+ * its own properties (name, length, prototype, and what the program added).
+ */
+export function writeFunctionFill(p: Pickler, fn: Function, skip: ((k: PropertyKey) => boolean) | null): void {
+  p.w.u8(integrityOf(fn));
+  const removed = ['name', 'length', 'prototype'].filter((k) => !ObjectHasOwn(fn, k));
+  p.w.varint(removed.length);
+  for (const k of removed) p.writeString(k);
+  const values: unknown[] = [];
+  const keys: PropertyKey[] = [];
+  p.writeProps(fn, values, skip, keys);
+  p.pushList(values, new FillLabels(0, () => '', keys, fn));
+}
+
+export function readFunctionFill(u: Unpickler, fn: object): void {
+  const s = new FillState(fn);
+  s.integrity = u.readIntegrity();
+  const n = u.r.count(1);
+  if (n > 3) throw corrupt('too many removed function properties');
+  const removed: string[] = [];
+  for (let i = 0; i < n; i++) removed.push(u.readString());
+  s.remove = removed.length !== 0 ? removed : null;
+  u.readPropsAndPush(s);
 }
 
 function envMakers(env: { f: Record<string, Function> }): Record<string, Function> {
@@ -257,12 +293,7 @@ export function boundCodec(plans: PlanSource): ObjectCodec<Function> {
       for (const a of b.args) p.visit(a);
     },
     writeFill(p: Pickler, fn: Function) {
-      p.w.u8(integrityOf(fn));
-      p.w.varint(0);
-      const values: unknown[] = [];
-      const keys: PropertyKey[] = [];
-      p.writeProps(fn, values, null, keys);
-      p.pushList(values, new FillLabels(0, () => '', keys, fn));
+      writeFunctionFill(p, fn, null);
     },
     create(u: Unpickler) {
       const target = u.readObjectRef();
@@ -271,7 +302,7 @@ export function boundCodec(plans: PlanSource): ObjectCodec<Function> {
       const args = readArgs(u);
       return ReflectApply(FunctionPrototype.bind, target, [thisArg, ...args]) as Function;
     },
-    readFill(u, o) { readPlainFill(u, o); },
+    readFill(u, o) { readFunctionFill(u, o); },
   };
 }
 

@@ -49,6 +49,8 @@ export interface PicklerHooks {
   visitFunction?(p: Pickler, fn: Function): void;
   /** A registered built-in (intrinsic or module export) path, or undefined. */
   builtinPath?(o: object): string | undefined;
+  /** The path of a module's exports object (checked for records that are not plain by map identity). */
+  moduleObjectPath?(o: object): string | undefined;
   /** Like builtinPath, but only among the standard globals (cheap; never looks at modules). */
   knownBuiltinPath?(o: object): string | undefined;
   /** The codec for a function needed as a dependency (planned, not yet written). */
@@ -377,6 +379,11 @@ export class Pickler {
     }
     const proto = ObjectGetPrototypeOf(o);
     if (proto === ObjectPrototype) {
+      // Module objects (require('node:path')) look like plain records but travel by reference.
+      if (this.hooks.moduleObjectPath !== undefined) {
+        const path = this.hooks.moduleObjectPath(o);
+        if (path !== undefined) { this.writeBuiltin(o, path); return; }
+      }
       const keys = ObjectKeys(o);
       const node = this.shapes.lookup(keys);
       if (maps !== null && node.ref !== null && !node.hasIndexKeys && maps.sameMap(o, node.ref)) {
@@ -427,12 +434,18 @@ export class Pickler {
   // ------------------------------------------------------------------------------------ generic records
 
   private writeGeneric(o: object, proto: object | null): void {
+    // Objects of the runtime (process, performance, console) are instances of its classes: by reference.
+    if (proto !== null && proto !== ObjectPrototype && ObjectGetOwnPropertyDescriptor(proto, 'constructor') !== undefined &&
+      ObjectGetOwnPropertyDescriptor(o, 'constructor') === undefined) {
+      const builtin = this.hooks.knownBuiltinPath?.(o);
+      if (builtin !== undefined) { this.writeBuiltin(o, builtin); return; }
+    }
     const codec = classifyObject(this, o, proto);
     if (codec === null) return; // a hook wrote it (instances, by-reference objects)
     // Built-in namespaces and prototypes (Math, Array.prototype...) travel by reference. Data instances
     // (dates, maps, errors) never are built-ins, so only these two shapes consult the registry.
     if (codec === OrdinaryCodec || ObjectGetOwnPropertyDescriptor(o, 'constructor') !== undefined) {
-      const builtin = this.hooks.knownBuiltinPath?.(o);
+      const builtin = this.hooks.builtinPath?.(o);
       if (builtin !== undefined) {
         this.writeBuiltin(o, builtin);
         return;
