@@ -2,13 +2,14 @@
  * Which codec handles an object that is neither a plain record nor a plain array. Brand checks come from
  * `util.types` and native getters, never from `instanceof` or `Symbol.toStringTag`, which user code controls.
  */
+import { Buffer } from 'node:buffer';
 import { Kind, KIND_COUNT } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
   ArrayIsArray, ObjectGetOwnPropertyDescriptor, isArgumentsObject, isArrayBuffer,
   isBigIntObject, isBooleanObject, isDataView, isDate, isExternal, isFinalizationRegistry, isGeneratorObject,
   isMap, isMapIterator, isModuleNamespaceObject, isNativeError, isNumberObject, isPromise, isRegExp, isSet,
-  isSetIterator, isSharedArrayBuffer, isStringObject, isSymbolObject, isTypedArray, isWeakMap, isWeakRef,
+  isProxy, isSetIterator, isSharedArrayBuffer, isStringObject, isSymbolObject, isTypedArray, isWeakMap, isWeakRef,
   isWeakSet,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
@@ -52,10 +53,12 @@ export function classifyObject(p: Pickler, o: object, proto: object | null, _asD
   if (special !== undefined) return special;
   const brand = brandCodec(p, o);
   if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
+  // A Node Buffer is a Uint8Array with Buffer.prototype: plain data, which the typed-array codec restores as a
+  // Buffer (its prototype travels by reference) — not an instance of one of Node's resource classes.
+  if (brand === TypedArrayCodec && proto === BufferPrototype) return brand;
   const chosen = p.hooks.instanceCodec?.(p, o, proto, brand);
   if (chosen === undefined || chosen === false) {
-    const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
-    p.fail('PIKALA_UNSUPPORTED', `an instance of ${ctor.name || 'an anonymous class'} cannot be serialized here`);
+    p.fail('PIKALA_UNSUPPORTED', `an instance of ${constructorName(proto) || 'an anonymous class'} cannot be serialized here`);
   }
   return chosen;
 }
@@ -83,12 +86,25 @@ function brandCodec(p: Pickler, o: object): ObjectCodec<object> {
   return OrdinaryCodec;
 }
 
-/** A prototype that belongs to a constructor (a class or a function's `prototype`). */
+const BufferPrototype: object = Buffer.prototype;
+
+/**
+ * A prototype that belongs to a constructor (a class or a function's `prototype`). Reads descriptors only and
+ * never looks into a Proxy, so no user code runs (a proxied prototype is rejected when it is written).
+ */
 function looksLikeInstance(proto: object): boolean {
+  if (isProxy(proto)) return false;
   const d = ObjectGetOwnPropertyDescriptor(proto, 'constructor');
-  if (d === undefined || typeof d.value !== 'function') return false;
+  if (d === undefined || typeof d.value !== 'function' || isProxy(d.value)) return false;
   const pd = ObjectGetOwnPropertyDescriptor(d.value, 'prototype');
   return pd !== undefined && pd.value === proto;
+}
+
+/** The class name for messages, from the `name` data property only (a static `name` getter is user code). */
+function constructorName(proto: object): string {
+  const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as object;
+  const d = ObjectGetOwnPropertyDescriptor(ctor, 'name');
+  return d !== undefined && typeof d.value === 'string' ? d.value : '';
 }
 
 export { Kind };
