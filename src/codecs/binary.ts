@@ -3,14 +3,17 @@
  *
  * Views are written as (buffer, byteOffset, length); the buffer's bytes are written once, at the end of the
  * payload, 8-byte aligned. When only views of a buffer are in the graph, only the byte range they cover is
- * shipped (so a 5-byte Node Buffer never carries the other 8 KiB of its pool); the buffer's record holds that
- * range's base and length in fixed-width fields patched when the walk is over. When the ArrayBuffer itself
- * is in the graph it ships whole. Several views on one buffer stay on one buffer.
+ * shipped (so a 5-byte Node Buffer never carries the other 8 KiB of its pool), with any bytes between the views
+ * blanked. That range starts at a base (a multiple of 8, so views stay aligned) that becomes offset 0 of the
+ * rebuilt buffer: the buffer's length and each view's byteOffset (relative to the base) are fixed-width fields
+ * patched when the walk is over. Nothing of the original's position in a larger buffer reaches the payload, so
+ * two equal Buffers give the same bytes wherever Node's pool put them. When the ArrayBuffer itself is in the
+ * graph it ships whole (base 0). Several views on one buffer stay on one buffer.
  */
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
 import { Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
-import { varintSize } from '../format/byte-writer.js';
+import { varintSize, type ByteWriter } from '../format/byte-writer.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
 import { maps } from '../util/natives.js';
@@ -36,6 +39,8 @@ interface BufferUse {
   whole: boolean;
   /** The [start, end) byte ranges of the views seen, flat; used to blank the gaps between them. */
   ranges: number[];
+  /** (patch position, byteOffset) of each view's offset field, flat; patched relative to the base. */
+  views: number[];
 }
 
 /** Tracks which byte ranges of each buffer the graph's views use; writes the bytes at the end. */
@@ -47,11 +52,14 @@ export class BufferTracker {
   }
 
   register(buffer: object, patchPos: number, byteLength: number, whole: boolean): void {
-    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole, ranges: [] });
+    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole, ranges: [], views: [] });
   }
 
-  noteView(buffer: object, start: number, end: number): void {
+  /** Writes a view's byteOffset field (patched later) and records the range the view covers. */
+  writeView(w: ByteWriter, buffer: object, start: number, end: number): void {
     const use = this.uses.get(buffer)!;
+    use.views.push(w.pos, start);
+    w.u48(0);
     if (start < use.min) use.min = start;
     if (end > use.max) use.max = end;
     if (!use.whole && end > start) use.ranges.push(start, end);
@@ -70,7 +78,7 @@ export class BufferTracker {
   }
 
   /**
-   * Patches every buffer record's base and length, then writes each buffer's bytes. The output buffer is
+   * Patches every buffer record's length and every view's offset, then writes each buffer's bytes. The output buffer is
    * sized exactly first (bytes plus the End tag), so large binary payloads are copied once.
    */
   writeBytes(p: Pickler): void {
@@ -80,9 +88,10 @@ export class BufferTracker {
     for (const [buffer, use] of this.uses) {
       // A buffer no view used was needed for something else (say, as a prototype): it is a value, ship it whole.
       if (!use.whole && use.min === Infinity) this.makeWhole(use);
-      let base = use.min, length = use.max - use.min;
+      // The base stays a multiple of 8 so every view keeps an offset its element size divides.
+      const base = use.min - (use.min % 8);
       // Only empty views: nothing to ship, but keep the base so their offsets stay inside the (empty) buffer.
-      if (length <= 0) length = 0;
+      const length = use.max > base ? use.max - base : 0;
       use.min = base;
       use.max = base + length;
       if (length === 0) continue;
@@ -93,8 +102,9 @@ export class BufferTracker {
     w.reserveExact(at - w.pos + 1);
     for (const [buffer, use] of this.uses) {
       const length = use.max - use.min;
-      w.u48At(use.patchPos, use.min);
-      w.u48At(use.patchPos + 6, length);
+      w.u48At(use.patchPos, length);
+      const views = use.views;
+      for (let i = 0; i < views.length; i += 2) w.u48At(views[i]!, views[i + 1]! - use.min);
       if (length === 0) continue;
       w.tagVarint(Tag.Bytes, p.memoId(buffer)!);
       w.align(8);
@@ -121,7 +131,7 @@ function coveredBytes(buffer: object, use: BufferUse): Uint8Array {
     if (r[i]! > end) { contiguous = false; break; }
     if (r[i + 1]! > end) end = r[i + 1]!;
   }
-  if (contiguous) return src;
+  if (contiguous && end >= use.max) return src;
   const out = new Uint8Array(src.length);
   for (const i of order) out.set(src.subarray(r[i]! - use.min, r[i + 1]! - use.min), r[i]! - use.min);
   return out;
@@ -142,7 +152,6 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       if (resizable) w.varint(shared ? SharedArrayBufferPrototypeGetMaxByteLength(o) : ArrayBufferPrototypeGetMaxByteLength(o));
       const patchPos = w.pos;
       w.u48(0);
-      w.u48(0);
       p.buffers.register(o, patchPos, byteLength, whole);
     },
     writeFill(p, o) { writePlainFill(p, o); },
@@ -151,7 +160,6 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       const resizable = r.u8();
       if (resizable > 1) throw corrupt('bad buffer flag');
       const max = resizable ? r.varint() : 0;
-      const base = r.u48();
       const length = r.u48();
       if (length > r.remaining) throw corrupt(`buffer of ${length} bytes announced, ${r.remaining} remain`);
       if (resizable && (max < length || max > r.remaining + (1 << 24))) throw corrupt('bad maxByteLength');
@@ -160,7 +168,7 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       if (shared) ab = new (SharedArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
       else ab = new (ArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
       if (proto !== undefined) Object.setPrototypeOf(ab, proto);
-      u.bufferBases.set(ab, { base, length });
+      u.bufferBases.set(ab, { base: 0, length });
       return ab;
     },
     readFill(u, o) { readPlainFill(u, o); },
@@ -205,9 +213,8 @@ export const TypedArrayCodec: ObjectCodec = {
     const byteLength = TypedArrayPrototypeGetByteLength(o);
     w.u8(type);
     p.writeDepRef(buffer);
-    w.varint(byteOffset);
+    p.buffers.writeView(w, buffer, byteOffset, byteOffset + byteLength);
     w.varint(TypedArrayPrototypeGetLength(o));
-    p.buffers.noteView(buffer, byteOffset, byteOffset + byteLength);
   },
   writeFill(p, o) {
     const w = p.w;
@@ -230,7 +237,7 @@ export const TypedArrayCodec: ObjectCodec = {
     const buffer = u.readObjectRef();
     const info = u.bufferBases.get(buffer);
     if (info === undefined) throw corrupt('typed array over something that is not a buffer');
-    const byteOffset = r.varint() - info.base;
+    const byteOffset = r.u48();
     const length = r.varint();
     const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     if (byteOffset < 0 || byteOffset % size !== 0 || byteOffset + length * size > ArrayBufferByteLength(buffer)) {
@@ -257,16 +264,15 @@ export const DataViewCodec: ObjectCodec = {
     const byteOffset = DataViewPrototypeGetByteOffset(o);
     const byteLength = DataViewPrototypeGetByteLength(o);
     p.writeDepRef(buffer);
-    p.w.varint(byteOffset);
+    p.buffers.writeView(p.w, buffer, byteOffset, byteOffset + byteLength);
     p.w.varint(byteLength);
-    p.buffers.noteView(buffer, byteOffset, byteOffset + byteLength);
   },
   writeFill(p, o) { writePlainFill(p, o); },
   create(u: Unpickler, proto) {
     const buffer = u.readObjectRef();
     const info = u.bufferBases.get(buffer);
     if (info === undefined) throw corrupt('DataView over something that is not a buffer');
-    const byteOffset = u.r.varint() - info.base;
+    const byteOffset = u.r.u48();
     const byteLength = u.r.varint();
     if (byteOffset < 0 || byteOffset + byteLength > ArrayBufferByteLength(buffer)) throw corrupt('DataView outside its buffer');
     return proto === undefined
