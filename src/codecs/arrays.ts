@@ -5,7 +5,7 @@
  * as index/value pairs when mostly empty); the rest travel as properties with their exact attributes.
  */
 import { corrupt } from '../api/errors.js';
-import { ElementLayout, Kind } from '../format/tags.js';
+import { ElementLayout, Integrity, Kind } from '../format/tags.js';
 import { FillLabels, HOLE, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
@@ -44,7 +44,11 @@ export const ArrayCodec: ObjectCodec<unknown[]> = {
       }
     }
     const lengthWritable = ObjectGetOwnPropertyDescriptor(a, 'length')!.writable === true;
-    const integrity = integrityOf(a);
+    let integrity = integrityOf(a);
+    // V8 answers Object.isFrozen(a) === true for a non-extensible array without elements even when its
+    // length is writable (Object.preventExtensions([]), Object.seal([,])); freezing on load would make the
+    // length read-only. Such an array is sealed.
+    if (integrity === Integrity.Frozen && lengthWritable) integrity = Integrity.Sealed;
     w.u8(integrity);
     w.varint(length);
     const values: unknown[] = [];

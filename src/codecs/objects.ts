@@ -56,7 +56,12 @@ export const ArgumentsCodec: ObjectCodec = {
   },
   create() { return makeArguments(); },
   readFill(u, o) {
-    readPlainFill(u, o, (s) => { s.remove = ['length']; s.content = Content.None; });
+    // `length` exists from creation; redefining it in place keeps the original key order (removing it first
+    // would move it after `callee`). It goes only if the original had deleted it.
+    readPlainFill(u, o, (s) => {
+      s.content = Content.None;
+      s.finish = (a) => { if (!s.propKeys.includes('length')) delete (a as { length?: number }).length; };
+    });
   },
 };
 
