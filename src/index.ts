@@ -3,3 +3,4 @@ export { loads } from './api/loads.js';
 export { PikalaError } from './api/errors.js';
 export type { PikalaErrorCode } from './api/errors.js';
 export type { DumpOptions, LoadOptions } from './api/options.js';
+export { registerByValue, unregisterByValue } from './code/modules.js';

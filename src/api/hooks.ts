@@ -10,6 +10,7 @@ import { FunctionPlanner } from '../code/functions.js';
 import { Env } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
 import { classCodec, instanceCodec, prototypeCodec } from '../codecs/classes.js';
+import { moduleRefCodec } from '../codecs/modules.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { Kind } from '../format/tags.js';
 import { readPrologue } from '../code/rebuild.js';
@@ -31,6 +32,7 @@ const decodeClassPlans = {
 CODECS[Kind.Class] = classCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.ClassPrototype] = prototypeCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.Instance] = instanceCodec(decodeClassPlans) as ObjectCodec;
+CODECS[Kind.ModuleRef] = moduleRefCodec({ moduleRefOf(): never { throw new Error('decode-only codec'); } });
 
 export function picklerHooks(): PicklerHooks {
   let planner: FunctionPlanner | null = null;
@@ -39,16 +41,30 @@ export function picklerHooks(): PicklerHooks {
     builtinPath,
     knownBuiltinPath,
     moduleObjectPath: (o) => (isBuiltinModuleObject(o) ? builtinPath(o) : undefined),
+    moduleReference(p, o) {
+      const planner = getPlanner();
+      if (!planner.moduleRefFor(o)) return false;
+      p.writeRecord(o, planner.moduleRefCodec, null, false);
+      return true;
+    },
     visitFunction(p, fn) {
       const path = builtinPath(fn);
       if (path !== undefined) { p.writeBuiltin(fn, path); return; }
-      const codec = getPlanner().plan(p, fn, false) as ObjectCodec<object>;
+      const planner = getPlanner();
+      if (planner.moduleRefFor(fn)) {
+        p.ensureDeps(fn, planner.moduleRefCodec, null);
+        p.writeRecord(fn, planner.moduleRefCodec, null, false);
+        return;
+      }
+      const codec = planner.plan(p, fn, false) as ObjectCodec<object>;
       const proto = ObjectGetPrototypeOf(fn);
       p.ensureDeps(fn, codec, proto);
       p.writeRecord(fn, codec, proto, false);
     },
     functionCodec(p, fn) {
-      return getPlanner().plan(p, fn, true) as ObjectCodec<object>;
+      const planner = getPlanner();
+      if (planner.moduleRefFor(fn)) return planner.moduleRefCodec;
+      return planner.plan(p, fn, true) as ObjectCodec<object>;
     },
     internalCodec(o) {
       return o instanceof Env ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;

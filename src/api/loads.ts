@@ -32,7 +32,7 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
       'the payload holds code (functions, classes or module references) and loads was called with ' +
       'allowCode: false; load it only if you trust its producer');
   }
-  const u = new Unpickler(data, header.pos, end, { allowCode, hooks: unpicklerHooks(options) });
+  const u = new Unpickler(data, header.pos, end, { allowCode, hooks: unpicklerHooks(options), options });
   try {
     return u.load() as T;
   } catch (e) {

@@ -14,4 +14,9 @@ export interface LoadOptions {
   allowCode?: boolean;
   /** Where by-reference modules resolve (a folder or file path). Default: the entry script's folder, else cwd. */
   resolveFrom?: string;
+  /**
+   * When a by-reference package has another version here than where the payload was made:
+   * 'warn' (default) loads it and emits a PIKALA_MODULE_VERSION warning naming both; 'error' throws.
+   */
+  versionMismatch?: 'warn' | 'error' | 'ignore';
 }

@@ -148,7 +148,8 @@ export class CodeGraph {
    */
   place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>,
     member: { fn: Function; probeable: boolean },
-    shares: (existing: Env, scope: ScopeInfo, fromEnd: number) => boolean): Env | null {
+    shares: (existing: Env, scope: ScopeInfo, fromEnd: number) => boolean,
+    substitute: (scope: ScopeInfo, name: string, value: unknown) => unknown = (_s, _n, v) => v): Env | null {
     const fromEndOf: number[] = [];
     const chain: ScopeInfo[] = [];
     capture.scopes.forEach((s, i) => {
@@ -187,7 +188,7 @@ export class CodeGraph {
       parent = this.env(key, parent, scope.type, scope.vars ?? {}, `${site}@${depth}`);
       parent.members.push({ fn: member.fn, fromEnd, probeable: member.probeable });
       const names = use.get(depth);
-      if (names) for (const n of names) this.need(parent, n, scope.vars![n]);
+      if (names) for (const n of names) this.need(parent, n, substitute(scope, n, scope.vars![n]));
       if (depth === chain.length - 1 && userGlobals.size !== 0) {
         for (const [n, v] of userGlobals) this.need(parent, n, v);
       }

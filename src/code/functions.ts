@@ -21,6 +21,10 @@ import { generate } from './codegen.js';
 import { captureFunction, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
+import { ModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
+import { join } from 'node:path';
+import { moduleRefCodec } from '../codecs/modules.js';
+import { isModuleNamespaceObject } from '../util/primordials.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
 
@@ -42,6 +46,31 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   readonly classCodec = classCodec(this) as ObjectCodec<Function>;
   readonly prototypeCodec = prototypeCodec(this);
   readonly instanceCodec = instanceCodec(this);
+  private readonly moduleRefs = new Map<object, ModuleRef>();
+  private indexRefreshed = false;
+  readonly moduleRefCodec = moduleRefCodec(this);
+
+  moduleRefOf(o: object): ModuleRef {
+    if (o instanceof ModuleRef) return o;
+    const ref = this.moduleRefs.get(o);
+    if (ref === undefined) throw new Error('pikala internal error: module reference written before it was found');
+    return ref;
+  }
+
+  /**
+   * Whether `v` travels as a module reference: a package member (by identity) or a CommonJS require
+   * function; registers it for the codec.
+   */
+  moduleRefFor(v: object): boolean {
+    if (this.moduleRefs.has(v)) return true;
+    if (!this.indexRefreshed) { this.indexRefreshed = true; refreshPackageIndex(); }
+    let ref: ModuleRef | undefined;
+    if (isRequireFunction(v)) ref = new ModuleRef('', [], 'require', '', '');
+    else ref = packageRefOf(v);
+    if (ref === undefined) return false;
+    this.moduleRefs.set(v, ref);
+    return true;
+  }
 
   classPlanOf(cls: Function): ClassPlan {
     const plan = this.classPlans.get(cls);
@@ -58,6 +87,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   /** Codecs for objects the code layer owns: scope environments and the prototypes of by-value classes. */
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
     if (o instanceof Env) return ScopeCodec as unknown as ObjectCodec<object>;
+    if (o instanceof ModuleRef || this.moduleRefFor(o)) return this.moduleRefCodec;
     const cls = classOfPrototype(o);
     if (cls !== undefined && builtinPath(cls) === undefined) {
       this.plan(p, cls, true);
@@ -241,7 +271,47 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
     }
     return this.graph.place(capture, free, userGlobals, { fn, probeable },
-      (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd));
+      (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd),
+      (scope, name, value) => this.substitute(fn, capture, scope, name, value));
+  }
+
+  /**
+   * What an environment variable ships as: a Module-scope binding imported from a package becomes a module
+   * reference (its value would otherwise travel as a copy of the package's code).
+   */
+  private substitute(fn: Function, capture: FunctionCapture, scope: ScopeInfo, name: string, value: unknown): unknown {
+    if (scope.type !== 'Module') return value;
+    if (value !== null && typeof value !== 'object' && typeof value !== 'function') return value;
+    const info = scriptInfo(capture.scriptId, fn);
+    if (info === undefined || !info.isModule) return value;
+    const imports = (info as { imports?: ReturnType<typeof packageImports> }).imports ??= packageImports(info.ast as never, null);
+    const binding = imports.get(name);
+    if (binding === undefined) return value;
+    // CommonJS packages are known by identity (shortest reference); ES packages by the import itself.
+    const known = typeof value === 'object' || typeof value === 'function' ? packageRefOf(value) : undefined;
+    if (known !== undefined) return known;
+    // A namespace of a built-in arrives as its exports object (the same members; require gives no namespace).
+    if (binding.source.startsWith('node:')) return new ModuleRef(binding.source, [], 'namespace', binding.source, '');
+    void isModuleNamespaceObject;
+    const pkgName = binding.source.startsWith('@') ? binding.source.split('/').slice(0, 2).join('/') : binding.source.split('/')[0]!;
+    const version = this.versionOf(pkgName, capture, fn);
+    if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version);
+    return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version);
+  }
+
+  private readonly versions = new Map<string, string>();
+  private versionOf(pkgName: string, capture: FunctionCapture, fn: Function): string {
+    let v = this.versions.get(pkgName);
+    if (v === undefined) {
+      v = '';
+      const info = scriptInfo(capture.scriptId, fn);
+      void info;
+      try {
+        v = packageVersionOf(pkgName, join(defaultBase(), 'pikala-resolver.js')).version;
+      } catch { /* unknown */ }
+      this.versions.set(pkgName, v);
+    }
+    return v;
   }
 
   private capture(p: Pickler, fn: Function, privates = false): FunctionCapture {

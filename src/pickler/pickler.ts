@@ -51,6 +51,8 @@ export interface PicklerHooks {
   builtinPath?(o: object): string | undefined;
   /** The path of a module's exports object (checked for records that are not plain by map identity). */
   moduleObjectPath?(o: object): string | undefined;
+  /** Writes `o` as a reference to an installed package's member when it is one; true if it did. */
+  moduleReference?(p: Pickler, o: object): boolean;
   /** Like builtinPath, but only among the standard globals (cheap; never looks at modules). */
   knownBuiltinPath?(o: object): string | undefined;
   /** The codec for a function needed as a dependency (planned, not yet written). */
@@ -383,6 +385,7 @@ export class Pickler {
       if (this.hooks.moduleObjectPath !== undefined) {
         const path = this.hooks.moduleObjectPath(o);
         if (path !== undefined) { this.writeBuiltin(o, path); return; }
+        if (this.hooks.moduleReference!(this, o)) return;
       }
       const keys = ObjectKeys(o);
       const node = this.shapes.lookup(keys);

@@ -74,6 +74,8 @@ export interface UnpicklerHooks {
 export interface UnpicklerOptions {
   allowCode: boolean;
   hooks: UnpicklerHooks;
+  /** The caller's load options, for codecs that need them (module resolution). */
+  options?: unknown;
 }
 
 const HOLE_VALUE: object = Object.freeze({ hole: true });
@@ -87,6 +89,7 @@ export class Unpickler {
   readonly bufferBases = new Map<object, { base: number; length: number }>();
   readonly allowCode: boolean;
   readonly hooks: UnpicklerHooks;
+  readonly options: unknown;
   /** Keys that must be defined rather than assigned, because Object.prototype intercepts them. */
   private readonly objectHazards: Set<string>;
   private readonly arrayIndexHazard: boolean;
@@ -102,6 +105,7 @@ export class Unpickler {
     this.r = new ByteReader(bytes, start, end);
     this.allowCode = options.allowCode;
     this.hooks = options.hooks;
+    this.options = options.options;
     this.objectHazards = protoHazards(ObjectPrototype);
     this.arrayIndexHazard = hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
   }

@@ -1,0 +1,395 @@
+/**
+ * Modules: built-ins and installed packages travel by reference, the program's own files by value.
+ *
+ * What a shipped function takes from a package is found two ways:
+ * - by value identity, for CommonJS: the exports of every module loaded from a node_modules folder (and
+ *   their members) are indexed, so `const _ = require('lodash')`, `const { chunk } = require('lodash')`,
+ *   TypeScript's `lodash_1.chunk` and `require('lodash/chunk')` are all recognised;
+ * - by the module's own import declarations, for ES modules: a Module-scope variable bound by
+ *   `import x from 'pkg'`, `import { x } from 'pkg'` or `import * as ns from 'pkg'` is that package's member.
+ * A reference records the bare specifier (through the package's `exports` map when it has one), the
+ * export path, and the package version. The receiver requires the specifier from its own entry script's
+ * folder (or `resolveFrom`), which also loads ES-module-only packages synchronously on Node ≥ 20.19
+ * (`require(esm)`), so `loads` stays synchronous.
+ */
+import { createRequire, builtinModules } from 'node:module';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PikalaError } from '../api/errors.js';
+import { ObjectGetOwnPropertyDescriptor, ReflectOwnKeys } from '../util/primordials.js';
+
+/** A member of a module, by reference. */
+export class ModuleRef {
+  constructor(
+    readonly specifier: string,
+    /** Export path inside the module's exports (`['chunk']` for `require('lodash').chunk`). */
+    readonly path: readonly string[],
+    /**
+     * 'value': exports[path]; 'namespace': what `import * as ns` gives (for a CommonJS module, an object with
+     * its exports and `default`); 'require': a require function resolving from the receiver's base.
+     */
+    readonly kind: 'value' | 'require' | 'namespace',
+    /** Package name (for messages) and version recorded at dump time. */
+    readonly packageName: string,
+    readonly version: string,
+  ) {}
+
+  get key(): string {
+    return `${this.kind}|${this.specifier}|${this.path.join('\u0000')}`;
+  }
+}
+
+// ------------------------------------------------------------------------------------ by-value packages
+
+const BY_VALUE_KEY = Symbol.for('pikala.byValue.v1');
+const byValue: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[BY_VALUE_KEY] ??= new Set());
+
+function normalizeTarget(x: string): string {
+  if (x.startsWith('file:')) return fileURLToPath(x);
+  if (x.startsWith('.') || isAbsolute(x)) return resolve(x);
+  return x;
+}
+
+/**
+ * Ships a package (with its subpaths) or a file by value instead of by reference: its functions travel
+ * with their source and what they capture, so the receiver does not need it installed.
+ */
+export function registerByValue(specifier: string): void {
+  if (typeof specifier !== 'string' || specifier.length === 0) {
+    throw new PikalaError('PIKALA_UNSUPPORTED', 'registerByValue expects a package name or a file path');
+  }
+  byValue.add(normalizeTarget(specifier));
+}
+
+export function unregisterByValue(specifier: string): void {
+  byValue.delete(normalizeTarget(specifier));
+}
+
+function isByValue(packageName: string, file: string | null): boolean {
+  if (byValue.size === 0) return false;
+  if (byValue.has(packageName)) return true;
+  if (file !== null) {
+    for (const f of byValue) if (isAbsolute(f) && (file === f || file.startsWith(f + sep))) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------- packages
+
+interface PackageInfo {
+  root: string;
+  name: string;
+  version: string;
+  exports: unknown;
+  main: string | undefined;
+}
+
+const packageCache = new Map<string, PackageInfo | null>();
+
+/** The package a file belongs to: the nearest package.json with a name, at or below a node_modules folder. */
+function packageOf(file: string): PackageInfo | null {
+  let dir = dirname(file);
+  const seen: string[] = [];
+  for (;;) {
+    const hit = packageCache.get(dir);
+    if (hit !== undefined) { for (const d of seen) packageCache.set(d, hit); return hit; }
+    seen.push(dir);
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        const json = JSON.parse(readFileSync(pj, 'utf8')) as Record<string, unknown>;
+        if (typeof json.name === 'string') {
+          const info: PackageInfo = {
+            root: dir, name: json.name, version: typeof json.version === 'string' ? json.version : '',
+            exports: json.exports, main: typeof json.main === 'string' ? json.main : undefined,
+          };
+          for (const d of seen) packageCache.set(d, info);
+          return info;
+        }
+      } catch { /* unreadable package.json: keep looking up */ }
+    }
+    const parent = dirname(dir);
+    if (parent === dir || dir.endsWith(`${sep}node_modules`)) {
+      for (const d of seen) packageCache.set(d, null);
+      return null;
+    }
+    dir = parent;
+  }
+}
+
+function isInstalled(file: string): boolean {
+  return file.includes(`${sep}node_modules${sep}`);
+}
+
+/** The bare specifier that loads `file` of package `pkg`, honouring its exports map; null if none does. */
+function specifierFor(pkg: PackageInfo, file: string): string | null {
+  const sub = './' + relative(pkg.root, file).split(sep).join('/');
+  if (pkg.exports !== undefined && pkg.exports !== null) {
+    const entries: [string, unknown][] = typeof pkg.exports === 'string' || Array.isArray(pkg.exports) ||
+      !Object.keys(pkg.exports as object).some((k) => k.startsWith('.'))
+      ? [['.', pkg.exports]]
+      : Object.entries(pkg.exports as Record<string, unknown>);
+    for (const [key, target] of entries) {
+      for (const t of targets(target)) {
+        if (key.includes('*') && t.includes('*')) {
+          const [tp, ts] = t.split('*') as [string, string];
+          if (sub.startsWith(tp) && sub.endsWith(ts)) {
+            const middle = sub.slice(tp.length, sub.length - ts.length);
+            return join2(pkg.name, key.replace('*', middle));
+          }
+        } else if (normalizeSub(t) === sub) {
+          return join2(pkg.name, key);
+        }
+      }
+    }
+    return null;
+  }
+  const main = normalizeSub(pkg.main ?? './index.js');
+  if (sub === main || sub === main + '.js' || sub === main.replace(/\/?$/, '/index.js')) return pkg.name;
+  return `${pkg.name}/${sub.slice(2)}`;
+}
+
+function join2(name: string, key: string): string {
+  return key === '.' ? name : `${name}/${key.replace(/^\.\//, '')}`;
+}
+
+function normalizeSub(p: string): string {
+  return p.startsWith('./') ? p : './' + p.replace(/^\/+/, '');
+}
+
+/** Targets of an exports entry for Node's CommonJS and ESM conditions. */
+function targets(t: unknown): string[] {
+  if (typeof t === 'string') return [t];
+  if (Array.isArray(t)) return t.flatMap(targets);
+  if (t !== null && typeof t === 'object') {
+    const out: string[] = [];
+    for (const [cond, v] of Object.entries(t as Record<string, unknown>)) {
+      if (cond === 'node' || cond === 'require' || cond === 'import' || cond === 'default' || cond === 'module-sync') out.push(...targets(v));
+    }
+    return out;
+  }
+  return [];
+}
+
+// ------------------------------------------------------------------------------- CommonJS value index
+
+interface IndexEntry { ref: ModuleRef }
+
+const requireHere = createRequire(join(process.cwd(), 'pikala-resolver.js'));
+
+/** Exports (and their direct members) of every installed module in the CommonJS cache, by identity. */
+class PackageIndex {
+  private readonly byValue = new Map<unknown, IndexEntry>();
+  private indexed = new Set<string>();
+  private version = -1;
+
+  refresh(): void {
+    const cache = requireHere.cache;
+    const files = Object.keys(cache);
+    if (files.length === this.version) return;
+    this.version = files.length;
+    for (const file of files) {
+      if (this.indexed.has(file) || !isInstalled(file)) continue;
+      this.indexed.add(file);
+      const mod = cache[file];
+      if (!mod || !mod.loaded) continue;
+      const pkg = packageOf(file);
+      if (pkg === null || isByValue(pkg.name, file)) continue;
+      const specifier = specifierFor(pkg, file);
+      if (specifier === null) continue;
+      this.add(mod.exports, new ModuleRef(specifier, [], 'value', pkg.name, pkg.version));
+      const exp = mod.exports as unknown;
+      if (exp !== null && (typeof exp === 'object' || typeof exp === 'function')) {
+        for (const key of ReflectOwnKeys(exp as object)) {
+          if (typeof key !== 'string' || key === 'prototype' || key === 'default' && typeof exp === 'function') continue;
+          const d = ObjectGetOwnPropertyDescriptor(exp as object, key);
+          if (d === undefined || !('value' in d)) continue;
+          this.add(d.value, new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version));
+        }
+      }
+    }
+  }
+
+  private add(v: unknown, ref: ModuleRef): void {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return;
+    const existing = this.byValue.get(v);
+    // Prefer the shortest reference (the package main over a deep file).
+    if (existing === undefined || ref.path.length + ref.specifier.length < existing.ref.path.length + existing.ref.specifier.length) {
+      this.byValue.set(v, { ref });
+    }
+  }
+
+  lookup(v: unknown): ModuleRef | undefined {
+    return this.byValue.get(v)?.ref;
+  }
+}
+
+let index: PackageIndex | null = null;
+
+/** Indexes modules loaded since the last call (once per dumps call: no module loads during a dump). */
+export function refreshPackageIndex(): void {
+  index ??= new PackageIndex();
+  index.refresh();
+}
+
+/** The package member `v` is, if it comes from an installed module (as of the last refresh). */
+export function packageRefOf(v: unknown): ModuleRef | undefined {
+  if (index === null) refreshPackageIndex();
+  return index!.lookup(v);
+}
+
+/** Whether `fn` is a CommonJS `require` function (each module gets its own). */
+export function isRequireFunction(fn: unknown): boolean {
+  if (typeof fn !== 'function') return false;
+  const r = ObjectGetOwnPropertyDescriptor(fn, 'resolve');
+  const c = ObjectGetOwnPropertyDescriptor(fn, 'cache');
+  return r !== undefined && typeof r.value === 'function' && c !== undefined && typeof c.value === 'object' &&
+    typeof (r.value as { paths?: unknown }).paths === 'function';
+}
+
+// ------------------------------------------------------------------------------------- ES imports
+
+export interface ImportBinding { source: string; imported: string }
+
+/**
+ * The import bindings of an ES module's source that refer to installed packages or built-ins (not the
+ * program's own files, which travel by value), by local name.
+ */
+export function packageImports(ast: { body: unknown[] } | null, moduleFile: string | null): Map<string, ImportBinding> {
+  const out = new Map<string, ImportBinding>();
+  if (ast === null) return out;
+  for (const node of ast.body as { type: string; source?: { value: string }; specifiers?: { type: string; local: { name: string }; imported?: { name?: string; value?: string } }[] }[]) {
+    if (node.type !== 'ImportDeclaration' || !node.source) continue;
+    const source = node.source.value;
+    if (source.startsWith('.') || source.startsWith('/') || source.startsWith('file:')) continue;
+    if (source.startsWith('node:') || builtinModules.includes(source)) {
+      // Built-in members are found by value (the registry); only namespace objects need the import.
+      for (const s of node.specifiers ?? []) {
+        if (s.type === 'ImportNamespaceSpecifier') out.set(s.local.name, { source: source.startsWith('node:') ? source : `node:${source}`, imported: '*' });
+      }
+      continue;
+    }
+    const pkgName = source.startsWith('@') ? source.split('/').slice(0, 2).join('/') : source.split('/')[0]!;
+    if (isByValue(pkgName, null)) continue;
+    for (const s of node.specifiers ?? []) {
+      const imported = s.type === 'ImportDefaultSpecifier' ? 'default'
+        : s.type === 'ImportNamespaceSpecifier' ? '*'
+        : (s.imported?.name ?? s.imported?.value ?? s.local.name);
+      out.set(s.local.name, { source, imported });
+    }
+  }
+  void moduleFile;
+  return out;
+}
+
+/** The package name and version of `specifier` as the module at `fromFile` resolves it. */
+export function packageVersionOf(specifier: string, fromFile: string | null): { name: string; version: string } {
+  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+  if (fromFile === null) return { name, version: '' };
+  try {
+    const req = createRequire(fromFile);
+    let file: string;
+    try { file = req.resolve(specifier); } catch { file = req.resolve(`${name}/package.json`); }
+    const pkg = packageOf(file);
+    return { name, version: pkg?.version ?? '' };
+  } catch {
+    return { name, version: '' };
+  }
+}
+
+// ------------------------------------------------------------------------------------- receiver side
+
+export interface ResolveOptions {
+  resolveFrom?: string;
+  versionMismatch?: 'warn' | 'error' | 'ignore';
+}
+
+/** Where the receiving application's own imports resolve: its entry script's folder, else the cwd. */
+export function defaultBase(): string {
+  const entry = process.argv[1];
+  if (entry) {
+    try { if (statSync(entry).isFile()) return dirname(resolve(entry)); } catch { /* not a file: REPL, -e */ }
+  }
+  return process.cwd();
+}
+
+function baseFile(resolveFrom: string | undefined): string {
+  let base = resolveFrom ?? defaultBase();
+  if (base.startsWith('file:')) base = fileURLToPath(base);
+  try { if (statSync(base).isFile()) return resolve(base); } catch { /* a folder, or missing */ }
+  return join(resolve(base), 'pikala-resolver.js');
+}
+
+const warned = new Set<string>();
+
+/** Loads a module reference on the receiver. */
+export function loadModuleRef(ref: ModuleRef, options: ResolveOptions): unknown {
+  const from = baseFile(options.resolveFrom);
+  const req = createRequire(from);
+  if (ref.kind === 'require') return req;
+  let exportsValue: unknown;
+  let file: string | undefined;
+  try {
+    file = req.resolve(ref.specifier);
+    exportsValue = req(ref.specifier);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+      throw new PikalaError('PIKALA_MODULE_NOT_FOUND',
+        `module '${ref.specifier}' is not installed where this process resolves modules (${dirname(from)}); ` +
+        `the payload was made with ${ref.packageName}@${ref.version || 'unknown version'}. Install it, or pass ` +
+        'loads(b, { resolveFrom }) to resolve from another folder', { cause: e });
+    }
+    throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `module '${ref.specifier}' failed to load here: ${(e as Error).message}`, { cause: e });
+  }
+  if (ref.version && file !== undefined && !builtinModules.includes(ref.specifier)) {
+    const pkg = packageOf(file);
+    if (pkg !== null && pkg.version !== ref.version && options.versionMismatch !== 'ignore') {
+      const message = `${ref.packageName} is ${pkg.version} here but ${ref.version} where the payload was made`;
+      if (options.versionMismatch === 'error') throw new PikalaError('PIKALA_MODULE_VERSION', message);
+      if (!warned.has(message)) {
+        warned.add(message);
+        process.emitWarning(message, { code: 'PIKALA_MODULE_VERSION' });
+      }
+    }
+  }
+  let v = exportsValue;
+  if (ref.kind === 'namespace') return namespaceOf(exportsValue);
+  for (const key of ref.path) {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) {
+      throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `'${ref.specifier}' has no export ${ref.path.join('.')} here`);
+    }
+    v = (v as Record<string, unknown>)[key];
+  }
+  if (v === undefined && ref.path.length !== 0) {
+    throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `'${ref.specifier}' has no export ${ref.path.join('.')} here`);
+  }
+  return v;
+}
+
+const namespaces = new WeakMap<object, object>();
+
+/** `import * as ns` of a CommonJS module: its own enumerable exports plus `default`, like Node builds it. */
+function namespaceOf(exportsValue: unknown): unknown {
+  if (exportsValue === null || (typeof exportsValue !== 'object' && typeof exportsValue !== 'function')) {
+    return Object.freeze({ __proto__: null, default: exportsValue, [Symbol.toStringTag]: 'Module' });
+  }
+  if (Object.prototype.toString.call(exportsValue) === '[object Module]') return exportsValue; // require(esm)
+  let ns = namespaces.get(exportsValue as object);
+  if (ns === undefined) {
+    const o: Record<PropertyKey, unknown> = Object.create(null);
+    for (const key of Object.keys(exportsValue as object)) {
+      if (key === 'default') continue;
+      const d = ObjectGetOwnPropertyDescriptor(exportsValue as object, key);
+      if (d !== undefined && 'value' in d) o[key] = d.value;
+    }
+    o.default = exportsValue;
+    Object.defineProperty(o, Symbol.toStringTag, { value: 'Module' });
+    ns = Object.freeze(o);
+    namespaces.set(exportsValue as object, ns);
+  }
+  return ns;
+}
+
+export { pathToFileURL };
