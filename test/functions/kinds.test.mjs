@@ -43,6 +43,20 @@ cases('functions/kinds.mjs', {}, [
     check: (f) => [f('c'), f.name], expect: [['first', 'a', 'b', 'c'], 'bound bound target'] },
   { title: 'function made by new Function (sloppy, global scope)', name: 'newFunction',
     check: (f) => [f(2, 3), f.name, f.length], expect: [7, 'anonymous', 2] },
+  { title: 'functions anywhere in the graph (Map keys and values, Set, arrays, holes, symbol keys, prototypes, errors)',
+    name: 'graphPositions',
+    check: (v) => {
+      const f = v.inArray[0];
+      return [v.inMapValue.get('k') === f, [...v.inMapKey.keys()][0](), v.inSet.has(f), v.inArray[1][0] === f,
+        2 in v.inArray, v.inArray[3] === f, v.deep.a.b.c === f, v[Symbol.for('pikala.test.fn')] === f,
+        v.viaPrototype.hello(), v.error.handler === f, f(1)];
+    },
+    expect: [true, 'key', true, true, false, true, true, true, 'proto 1', true, 2] },
+  { title: 'a proxied function fails with PIKALA_UNSUPPORTED naming its path', name: 'proxiedFunction',
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn' } },
+  { title: 'a method using super copied to another object (Object.assign) keeps its original home', name: 'superMethodCopied',
+    check: (v) => v.target.g(), expect: 'mixin>mixin parent',
+    todo: 'the home object is inferred from where the method is found: super silently resolves on the new container' },
   { title: 'a function using dynamic import()', name: 'dynamicImport', check: async (f) => f('b'), expect: 'a/b',
     todo: 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING: the loader compiles with vm.Script without importModuleDynamically' },
   { title: 'a function using import.meta fails with a clear PIKALA_UNSUPPORTED', name: 'usesImportMeta',

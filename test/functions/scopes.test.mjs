@@ -1,6 +1,9 @@
 // Captured variables of every scope kind, with their values at dump time, through the object memo
 // (issue: functions, bullets 1-2 and "Also").
-import { cases } from '../harness/batch.mjs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cases, produceEach } from '../harness/batch.mjs';
+import { ROOT } from '../harness/roundtrip.mjs';
 
 cases('functions/scopes.mjs', {}, [
   { title: 'closure scope: parameters and locals of the factory', name: 'closureScope',
@@ -60,3 +63,14 @@ cases('functions/scopes.cjs', {}, [
   { title: 'a suspended generator object fails with PIKALA_UNSUPPORTED naming its path', name: 'suspendedGenerator',
     error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.gen', message: /generator/ } },
 ]);
+
+test('determinism across processes: two producers dump identical bytes, without absolute paths', async () => {
+  const names = ['closureScope', 'mapsAndSets', 'cycle', 'transitive', 'nestedScopes']; // (a caught error's stack would hold a path)
+  const [a, b] = await Promise.all([produceEach('functions/scopes.mjs', { names }), produceEach('functions/scopes.mjs', { names })]);
+  for (const name of names) {
+    assert.ok(a[name].ok && b[name].ok, `${name} did not dump`);
+    const x = Buffer.from(a[name].bytes);
+    assert.ok(x.equals(Buffer.from(b[name].bytes)), `${name}: two processes gave different bytes`);
+    assert.equal(x.toString('latin1').includes(ROOT), false, `${name}: the payload holds the producer's path`);
+  }
+});
