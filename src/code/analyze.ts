@@ -297,3 +297,35 @@ export function span(node: ESTree.Node, root: ESTree.Node): { start: number; end
   const n = node as unknown as { start: number; end: number };
   return { start: n.start - offset, end: n.end - offset };
 }
+
+/**
+ * The properties a function reads or writes on a free name (`exports.k`), or null when it uses the name
+ * in any other way (passes it around, computed access): then all of it is needed.
+ */
+export function memberAccesses(a: SourceAnalysis, name: string): string[] | null {
+  const out = new Set<string>();
+  let other = false;
+  const stack: ESTree.Node[] = [a.ast];
+  while (stack.length !== 0 && !other) {
+    const n = stack.pop()!;
+    if (n.type === 'MemberExpression' && n.object.type === 'Identifier' && n.object.name === name) {
+      if (n.computed || n.property.type !== 'Identifier') { other = true; break; }
+      out.add(n.property.name);
+      continue;
+    }
+    if (n.type === 'Identifier' && n.name === name) { other = true; break; }
+    for (const key of Object.keys(n)) {
+      if (key === 'parent' || key === 'range' || key === 'loc') continue;
+      const v = (n as unknown as Record<string, unknown>)[key];
+      if (Array.isArray(v)) {
+        for (const c of v) if (c && typeof c === 'object' && typeof (c as ESTree.Node).type === 'string') stack.push(c as ESTree.Node);
+      } else if (v && typeof v === 'object' && typeof (v as ESTree.Node).type === 'string') {
+        // Property keys and member names are not references.
+        if ((n.type === 'MemberExpression' && key === 'property' && !n.computed) ||
+          (n.type === 'Property' && key === 'key' && !n.computed)) continue;
+        stack.push(v as ESTree.Node);
+      }
+    }
+  }
+  return other ? null : [...out];
+}

@@ -14,11 +14,11 @@ import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ObjectHasOwn,
 } from '../util/primordials.js';
-import { analyzeSource, SourceError, type SourceAnalysis } from './analyze.js';
+import { analyzeSource, memberAccesses, SourceError, type SourceAnalysis } from './analyze.js';
 import { CodeGraph, Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
-import { captureFunction, type FunctionCapture, type ScopeInfo } from './inspector.js';
+import { captureFunction, proxyTarget, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { ModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
@@ -141,6 +141,10 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       analysis = analyzeSource(text);
     } catch (e) {
       if (e instanceof SourceError) {
+        if (/\bimport\s*\.\s*meta\b/.test(text)) {
+          p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses import.meta, which belongs to its module and cannot ` +
+            'travel; read what it needs (import.meta.url, ...) into a variable outside the function and use that');
+        }
         p.fail('PIKALA_UNSUPPORTED', `cannot serialize ${describe(fn)}: its source text does not parse (${e.message})`);
       }
       throw e;
@@ -204,7 +208,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     }
 
     const passArguments = modeName === 'this' && analysis.usesArguments;
-    const env = this.placeIn(fn, capture, analysis.free, analysis.usesDirectEval, probeable);
+    const env = this.placeIn(fn, capture, analysis.free, analysis.usesDirectEval, probeable, analysis);
     const maker = this.graph.maker(capture, text, mode, strict, analysis, env, passArguments);
     let args: unknown[] | null = null;
     if (passArguments) {
@@ -244,7 +248,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const capture = this.capture(p, cls, true);
     this.refuseWithScopes(p, cls, capture);
     const facts = classFacts(p, cls, text, capture);
-    const env = this.placeIn(cls, capture, facts.freeNames, false, false);
+    const env = this.placeIn(cls, capture, facts.freeNames, false, false, analyzeSource(facts.rewrite.text));
     const maker = this.graph.maker(capture, facts.rewrite.text, 'class', true, analyzeSource(facts.rewrite.text), env, false);
     maker.classPrefix = facts.rewrite.prefix;
     this.classPlans.set(cls, { ...facts.plan, maker, env });
@@ -254,7 +258,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 
   /** Resolves free names to scope variables or user globals and places the function in its environment. */
   private placeIn(fn: Function, capture: FunctionCapture, freeNames: readonly string[], directEval: boolean,
-    probeable: boolean): Env | null {
+    probeable: boolean, analysis: SourceAnalysis): Env | null {
     let free = freeNames;
     if (directEval) {
       // Direct eval can name any variable: V8 kept them all, so ship them all.
@@ -272,14 +276,42 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     }
     return this.graph.place(capture, free, userGlobals, { fn, probeable },
       (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd),
-      (scope, name, value) => this.substitute(fn, capture, scope, name, value));
+      (scope, name, value) => this.substitute(fn, capture, scope, name, value, analysis));
+  }
+
+  private readonly standIns = new Map<object, Record<string, unknown>>();
+
+  /**
+   * A notebook's shared namespace (tslab compiles each cell so that names of earlier cells read as
+   * `exports.name` on one Proxy for the whole notebook): a function takes only the members it uses, in a
+   * plain object that stands in for the namespace (one per dump, so functions that write a member share it).
+   */
+  private notebookNamespace(ns: object, name: string, analysis: SourceAnalysis): Record<string, unknown> {
+    let standIn = this.standIns.get(ns);
+    if (standIn === undefined) {
+      standIn = {};
+      this.standIns.set(ns, standIn);
+    }
+    const target = proxyTarget(ns) ?? {};
+    const members = memberAccesses(analysis, name) ?? Object.keys(target);
+    for (const m of members) {
+      if (m in standIn) continue;
+      const d = ObjectGetOwnPropertyDescriptor(target, m);
+      if (d !== undefined && 'value' in d) standIn[m] = d.value;
+    }
+    return standIn;
   }
 
   /**
    * What an environment variable ships as: a Module-scope binding imported from a package becomes a module
    * reference (its value would otherwise travel as a copy of the package's code).
    */
-  private substitute(fn: Function, capture: FunctionCapture, scope: ScopeInfo, name: string, value: unknown): unknown {
+  private substitute(fn: Function, capture: FunctionCapture, scope: ScopeInfo, name: string, value: unknown,
+    analysis: SourceAnalysis): unknown {
+    const notebook = (globalThis as { __tslab__?: { exports?: unknown } }).__tslab__?.exports;
+    if (notebook !== undefined && value === notebook && typeof value === 'object' && value !== null) {
+      return this.notebookNamespace(value, name, analysis);
+    }
     if (scope.type !== 'Module') return value;
     if (value !== null && typeof value !== 'object' && typeof value !== 'function') return value;
     const info = scriptInfo(capture.scriptId, fn);

@@ -220,6 +220,21 @@ export function captureFunction(fn: Function, wantPrivates = false): FunctionCap
   }
 }
 
+/** The target of a Proxy, read without running any of its traps. */
+export function proxyTarget(proxy: object): object | undefined {
+  const s = getSession();
+  try {
+    const id = s.remoteId(proxy);
+    const props = s.post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId: id, ownProperties: true });
+    const t = props.internalProperties?.find((p) => p.name === '[[Target]]');
+    return t?.value?.objectId ? s.materialize(t.value.objectId) as object : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    try { s.release(); } catch { /* ignore */ }
+  }
+}
+
 /** Private fields and accessors of an object (values live), in the order V8 lists them. */
 export function capturePrivates(o: object): PrivateEntry[] {
   const s = getSession();

@@ -174,7 +174,7 @@ function targets(t: unknown): string[] {
 
 // ------------------------------------------------------------------------------- CommonJS value index
 
-interface IndexEntry { ref: ModuleRef }
+interface IndexEntry { ref: ModuleRef; file: string }
 
 const requireHere = createRequire(join(process.cwd(), 'pikala-resolver.js'));
 
@@ -195,33 +195,35 @@ class PackageIndex {
       const mod = cache[file];
       if (!mod || !mod.loaded) continue;
       const pkg = packageOf(file);
-      if (pkg === null || isByValue(pkg.name, file)) continue;
+      if (pkg === null) continue;
       const specifier = specifierFor(pkg, file);
       if (specifier === null) continue;
-      this.add(mod.exports, new ModuleRef(specifier, [], 'value', pkg.name, pkg.version));
+      this.add(mod.exports, new ModuleRef(specifier, [], 'value', pkg.name, pkg.version), file);
       const exp = mod.exports as unknown;
       if (exp !== null && (typeof exp === 'object' || typeof exp === 'function')) {
         for (const key of ReflectOwnKeys(exp as object)) {
           if (typeof key !== 'string' || key === 'prototype' || key === 'default' && typeof exp === 'function') continue;
           const d = ObjectGetOwnPropertyDescriptor(exp as object, key);
           if (d === undefined || !('value' in d)) continue;
-          this.add(d.value, new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version));
+          this.add(d.value, new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version), file);
         }
       }
     }
   }
 
-  private add(v: unknown, ref: ModuleRef): void {
+  private add(v: unknown, ref: ModuleRef, file: string): void {
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return;
     const existing = this.byValue.get(v);
     // Prefer the shortest reference (the package main over a deep file).
     if (existing === undefined || ref.path.length + ref.specifier.length < existing.ref.path.length + existing.ref.specifier.length) {
-      this.byValue.set(v, { ref });
+      this.byValue.set(v, { ref, file });
     }
   }
 
   lookup(v: unknown): ModuleRef | undefined {
-    return this.byValue.get(v)?.ref;
+    const e = this.byValue.get(v);
+    if (e === undefined || isByValue(e.ref.packageName, e.file)) return undefined;
+    return e.ref;
   }
 }
 

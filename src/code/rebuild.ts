@@ -7,6 +7,8 @@
  * (which blocks eval and new Function, not vm), and stack traces name the unit (`pikala:code/1a2b3c`).
  */
 import vm from 'node:vm';
+import { join } from 'node:path';
+import { defaultBase } from './modules.js';
 import { corrupt } from '../api/errors.js';
 import { Tag } from '../format/tags.js';
 import type { ByteReader } from '../format/byte-reader.js';
@@ -41,7 +43,7 @@ function compileUnit(source: string): Function {
   }
   let value: unknown;
   try {
-    value = new vm.Script(source, { filename: `pikala:code/${shortHash(source)}` }).runInThisContext();
+    value = new vm.Script(source, scriptOptions(source)).runInThisContext();
   } catch (e) {
     throw corrupt(`shipped code does not compile on this runtime: ${(e as Error).message}`);
   }
@@ -51,6 +53,18 @@ function compileUnit(source: string): Function {
   if (compiled.size >= COMPILE_CACHE_LIMIT) compiled.delete(compiled.keys().next().value!);
   compiled.set(source, factory);
   return factory;
+}
+
+/**
+ * Shipped code may call import(): Node resolves it with its default loader relative to the script's file
+ * name, so units are named after a (non-existent) file in the folder the receiving application resolves
+ * modules from. The first dynamic import prints Node's ExperimentalWarning for this vm feature.
+ */
+function scriptOptions(source: string): vm.ScriptOptions {
+  const loader = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+  const name = `pikala-code-${shortHash(source)}.js`;
+  if (loader === undefined) return { filename: `pikala:code/${name}` };
+  return { filename: join(defaultBase(), name), importModuleDynamically: loader as never };
 }
 
 export class LoadedCode {
