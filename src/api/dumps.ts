@@ -5,6 +5,7 @@ import { FLAGS_OFFSET, HeaderFlag } from '../format/header.js';
 import { mac } from '../format/signature.js';
 import { picklerHooks } from './hooks.js';
 import { releaseProber } from '../code/probe.js';
+import { releaseCaptures } from '../code/inspector.js';
 
 /** Serializes `value` (and everything it reaches) into bytes that `loads` turns back into an equal graph. */
 export function dumps(value: unknown, options?: DumpOptions): Uint8Array {
@@ -14,12 +15,14 @@ export function dumps(value: unknown, options?: DumpOptions): Uint8Array {
     bytes = new Pickler(picklerHooks()).dump(value);
   } catch (e) {
     releaseProber();
+    releaseCaptures();
     if (e instanceof PikalaError) throw e;
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
       throw new PikalaError('PIKALA_UNSUPPORTED', 'the value is nested too deeply to serialize here', { cause: e });
     }
     throw e;
   }
+  releaseCaptures();
   if (key === undefined) return bytes;
   bytes[FLAGS_OFFSET] = bytes[FLAGS_OFFSET]! | HeaderFlag.Signed;
   const signature = mac(key, bytes);

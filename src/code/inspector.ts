@@ -52,6 +52,8 @@ class Session {
   private readonly callback = (err: Error | null, res: unknown) => { this.error = err; this.result = res; };
   /** Execution context whose global is ours (differs from the default one under jest / vm test runners). */
   private contextId: number | undefined;
+  /** Remote objects are held until the end of the dump. */
+  dirty = false;
 
   constructor() {
     this.session = new inspector.Session();
@@ -216,7 +218,18 @@ export function captureFunction(fn: Function, wantPrivates = false): FunctionCap
     if (e instanceof PikalaError) throw e;
     throw new PikalaError('PIKALA_CAPTURE', `could not read the closure of ${describe(fn)}: ${(e as Error).message}`, { cause: e });
   } finally {
-    try { s.release(); } catch { /* the session is gone; nothing is held */ }
+    s.dirty = true;
+  }
+}
+
+/**
+ * Releases what the inspector holds for the captures of a dump (one call per dump instead of one per
+ * function; without it every captured value would stay alive).
+ */
+export function releaseCaptures(): void {
+  if (session !== null && session.dirty) {
+    session.dirty = false;
+    try { session.release(); } catch { /* the session is gone; nothing is held */ }
   }
 }
 

@@ -228,7 +228,9 @@ export function builtinPath(o: object): string | undefined {
   if (path === undefined) {
     reg.walkLoadedModules();
     path = reg.pathOf.get(o);
-    if (path === undefined && typeof o === 'function') {
+    // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
+    // walking them costs tens of milliseconds, which every first dump of a user function would pay.
+    if (path === undefined && typeof o === 'function' && EXPENSIVE_GLOBALS.includes((o as Function).name)) {
       reg.walkExpensiveGlobals();
       path = reg.pathOf.get(o);
     }

@@ -76,6 +76,35 @@ const STRING_SLOT_BITS = 12;
 const STRING_SLOTS = 1 << STRING_SLOT_BITS;
 const STRING_SLOT_SHIFT = 32 - STRING_SLOT_BITS;
 
+/**
+ * The recent-strings table, reused across dumps: allocating and clearing 4096 slots would cost more than a
+ * small dump. A slot is valid only when its epoch is the current dump's. Nested dumps get a fresh table.
+ */
+class StringSlots {
+  readonly slots: (string | undefined)[] = new Array(STRING_SLOTS).fill(undefined);
+  readonly ids = new Int32Array(STRING_SLOTS);
+  readonly epochs = new Int32Array(STRING_SLOTS);
+  epoch = 0;
+  busy = false;
+  private static shared: StringSlots | null = null;
+
+  static acquire(): StringSlots {
+    let t = StringSlots.shared;
+    if (t === null || t.busy) {
+      t = new StringSlots();
+      if (StringSlots.shared === null) StringSlots.shared = t;
+    }
+    t.busy = true;
+    t.epoch = (t.epoch + 1) | 0;
+    if (t.epoch === 0) { t.epochs.fill(-1); t.epoch = 1; }
+    return t;
+  }
+
+  release(): void {
+    this.busy = false;
+  }
+}
+
 /** A never-matching map reference so the fast path needs no null checks. */
 const NO_REF: object = Object.create(null, { never: { value: 1 } });
 
@@ -89,8 +118,7 @@ export class Pickler {
    * of string-heavy payloads; this table costs a few ns and catches the repetitions that matter (keys, enum-like
    * values). A string that misses is written again, which changes size, never meaning.
    */
-  private readonly stringSlots: (string | undefined)[] = new Array(STRING_SLOTS).fill(undefined);
-  private readonly stringSlotIds = new Int32Array(STRING_SLOTS);
+  private readonly strings = StringSlots.acquire();
   private nextString = 0;
   private readonly shapes = new ShapeTree();
   private lastPlainRef: object = NO_REF;
@@ -126,6 +154,14 @@ export class Pickler {
    * The prologue is generated last (only then is every shipped function known) and spliced in front.
    */
   dump(root: unknown): Uint8Array {
+    try {
+      return this.dumpBody(root);
+    } finally {
+      this.strings.release();
+    }
+  }
+
+  private dumpBody(root: unknown): Uint8Array {
     const w = this.w;
     writeHeader(w, 0);
     const bodyStart = w.pos;
@@ -251,9 +287,11 @@ export class Pickler {
     if (n === 0) { this.w.u8(Tag.StrEmpty); return; }
     const slot = (Math.imul(n, 0x9e3779b1) ^ Math.imul(s.charCodeAt(0), 0x85ebca6b) ^
       Math.imul(s.charCodeAt(n - 1), 0xc2b2ae35) ^ Math.imul(s.charCodeAt(n >> 1), 0x27d4eb2f)) >>> STRING_SLOT_SHIFT;
-    if (this.stringSlots[slot] === s) { this.w.tagVarint(Tag.StrRef, this.stringSlotIds[slot]!); return; }
-    this.stringSlots[slot] = s;
-    this.stringSlotIds[slot] = this.nextString++;
+    const t = this.strings;
+    if (t.epochs[slot] === t.epoch && t.slots[slot] === s) { this.w.tagVarint(Tag.StrRef, t.ids[slot]!); return; }
+    t.slots[slot] = s;
+    t.epochs[slot] = t.epoch;
+    t.ids[slot] = this.nextString++;
     this.w.string(s);
   }
 
