@@ -1,0 +1,40 @@
+/**
+ * The hand-crafting helpers of support.mjs against real dumps output. When the wire format changes, this test
+ * fails first: update support.mjs (and the crafted payloads of the other security suites) with it.
+ */
+import { TAG, KIND, array, bodyOf, builtin, int, plainFill, record, shapeNew, shapeUse, str, u48 } from './support.mjs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dumps, loads } from '../../dist/esm/index.js';
+
+const cases = [
+  ['small integer', 1, [1]],
+  ['negative integer', -5, int(-5)],
+  ['latin1 string', 'abc', str('abc')],
+  ['UTF-8 string', 'a\u20ac', str('a\u20ac')],
+  ['plain array', [1, 2], array([[1], [2]])],
+  ['plain record', { a: 1 }, shapeNew(['a'], [[1]])],
+  ['shape used twice', [{ a: 1 }, { a: 2 }], array([shapeNew(['a'], [[1]]), shapeUse(1, [[2]])])],
+  ['Map', new Map([[1, 2]]), record(KIND.Map, [], [0, 1, 0, 1, 2])],
+  ['built-in prototype', { p: Object.prototype }, shapeNew(['p'], [builtin('Object.prototype')])],
+  ['URL', new URL('http://a/'), record(KIND.URL, str('http://a/'), plainFill())],
+  ['non-enumerable property', Object.defineProperty({}, 'k', { value: 1, writable: true, enumerable: false, configurable: true }),
+    record(KIND.Ordinary, [], plainFill([[str('k'), [1], 5]]))],
+];
+
+for (const [name, value, body] of cases) {
+  test(`crafted bytes match dumps: ${name}`, () => {
+    assert.deepEqual(bodyOf(dumps(value)), body);
+  });
+}
+
+test('crafted bytes match dumps: a whole ArrayBuffer record', () => {
+  const body = bodyOf(dumps(new ArrayBuffer(3)));
+  assert.deepEqual(body.slice(0, 13), record(KIND.ArrayBuffer, [0, ...u48(3)], plainFill()));
+  assert.equal(body[13], TAG.Bytes);
+});
+
+test('crafted payloads load', async () => {
+  const { payload } = await import('./support.mjs');
+  assert.deepEqual(loads(payload(shapeNew(['a', 'b'], [[1], str('x')]))), { a: 1, b: 'x' });
+});
