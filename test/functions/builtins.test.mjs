@@ -11,8 +11,7 @@ cases('functions/builtins.mjs', {}, [
     check: (v) => [v.math === Math, v.json === JSON, v.reflect === Reflect, v.console === console, v.buffer === Buffer],
     expect: [true, true, true, true, true] },
   { title: 'globals Node defines as accessors (process, performance, fetch) are the receiver\'s own', name: 'accessorGlobals',
-    check: (v) => [v.process === process, v.performance === performance, v.fetch === fetch], expect: [true, true, true],
-    todo: 'not in the registry (accessor globals): process/performance refused as class instances, fetch shipped by value' },
+    check: (v) => [v.process === process, v.performance === performance, v.fetch === fetch], expect: [true, true, true] },
   { title: 'methods of built-in prototypes (and a prototype itself) are the receiver\'s own', name: 'prototypeMethods',
     check: (v) => [v.push === Array.prototype.push, v.then === Promise.prototype.then, v.toFixed === Number.prototype.toFixed,
       v.iteratorNext === Object.getPrototypeOf([][Symbol.iterator]()).next, v.arrayProto === Array.prototype],
@@ -30,16 +29,13 @@ cases('functions/builtins.mjs', {}, [
   { title: 'built-ins inside a Map', name: 'builtinsInsideData',
     check: async (m) => [m.get('min') === Math.min, m.get('join') === (await import('node:path')).join], expect: [true, true] },
   { title: 'a bound built-in', name: 'boundBuiltin', check: (f) => [f(3), f.name], expect: [10, 'bound max'] },
-  { title: 'a closure using a namespace import of a node: module', name: 'namespaceImport', check: (f) => f(), expect: 'x/y',
-    todo: 'a captured module namespace object is refused (PIKALA_UNSUPPORTED "by value here")' },
+  { title: 'a closure using a namespace import of a node: module', name: 'namespaceImport', check: (f) => f(), expect: 'x/y' },
   { title: 'a user function attached to a built-in object travels by value', name: 'userFunctionOnBuiltin',
-    check: (v) => v.helper(21), expect: 42,
-    todo: 'the registry walks Math after user code ran and ships it as the built-in path Math.pikalaTestHelper' },
+    check: (v) => v.helper(21), expect: 42 },
 ]);
 
 cases('functions/builtin-module-objects.mjs', {}, [
   { title: 'node: module objects themselves are the receiver\'s own', name: 'moduleObjects',
     check: async (v) => [v.path === (await import('node:path')).default, v.fs === (await import('node:fs')).default],
-    expect: [true, true],
-    todo: 'module objects are looked up among globals only: shipped as a by-value copy unless a function lookup walked the modules before' },
+    expect: [true, true] },
 ]);

@@ -57,11 +57,9 @@ cases('functions/kinds.mjs', {}, [
   { title: 'a method using super copied to another object (Object.assign) keeps its original home', name: 'superMethodCopied',
     check: (v) => v.target.g(), expect: 'mixin>mixin parent',
     todo: 'the home object is inferred from where the method is found: super silently resolves on the new container' },
-  { title: 'a function using dynamic import()', name: 'dynamicImport', check: async (f) => f('b'), expect: 'a/b',
-    todo: 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING: the loader compiles with vm.Script without importModuleDynamically' },
+  { title: 'a function using dynamic import()', name: 'dynamicImport', check: async (f) => f('b'), expect: 'a/b' },
   { title: 'a function using import.meta fails with a clear PIKALA_UNSUPPORTED', name: 'usesImportMeta',
-    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn', message: /import\.meta/ },
-    todo: 'the message says "its source text does not parse (Unexpected token)"' },
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn', message: /import\.meta/ } },
 ]);
 
 cases('functions/kinds.cjs', {}, [
