@@ -11,7 +11,13 @@ export type PikalaErrorCode =
   | 'PIKALA_MODULE_NOT_FOUND'
   | 'PIKALA_MODULE_VERSION'
   | 'PIKALA_CAPTURE'
-  | 'PIKALA_LIMIT';
+  | 'PIKALA_LIMIT'
+  // The worker pool (src/compute): a task's worker died (exit, uncaught exception, out of memory); a task
+  // ran past its timeout; a task was cancelled by its AbortSignal; the pool was closed.
+  | 'PIKALA_WORKER_CRASHED'
+  | 'PIKALA_TIMEOUT'
+  | 'PIKALA_ABORTED'
+  | 'PIKALA_POOL_CLOSED';
 
 export class PikalaError extends Error {
   readonly code: PikalaErrorCode;
