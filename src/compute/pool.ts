@@ -682,7 +682,15 @@ export class Pool {
       this.startupFailures = 0;
       return;
     }
-    while (this.slots.length < this.size) this.spawn();
+    while (this.slots.length < this.size) {
+      try {
+        this.spawn();
+      } catch (e) {
+        // new Worker itself refused (bad execArgv or resourceLimits): nothing can run.
+        this.failEverything(new PikalaError('PIKALA_WORKER_CRASHED', `cannot start a pool worker: ${describe(e)}`, { cause: e }));
+        return;
+      }
+    }
     for (const s of this.slots) {
       if (s.retired) continue;
       let tasks: unknown[] | null = null;
