@@ -37,6 +37,11 @@ cases('functions/env/compile-cache.mjs', { consumer: { nodeArgs: ['--disallow-co
     check: (v) => [v.add(1, 2), v.counter.inc()], expect: [3, 6] },
 ]);
 
+cases('functions/kinds.mjs', { consumer: { nodeArgs: ['--disallow-code-generation-from-strings'] } }, [
+  { title: '--disallow-code-generation-from-strings: a shipped function using dynamic import()', name: 'dynamicImport',
+    check: async (f) => f('b'), expect: 'a/b' },
+]);
+
 // ------------------------------------------------------------------------------------------ heap
 
 test('10,000 dumps of closures do not grow the heap (inspector handles are released)', async () => {

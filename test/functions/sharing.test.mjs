@@ -24,6 +24,8 @@ cases('functions/sharing.mjs', {}, [
   { title: 'async writer with a sync reader from two equal calls: exact through the probe, no warning', name: 'mixedTwoCalls',
     check: async (v) => [await v.a.inc(), v.a.get(), v.b.get()], expect: [1, 1, 0] },
   { title: 'determinism with probed sharing', name: 'twoCalls', deterministic: true },
+  { title: 'async-only closures of two calls with a per-call object are told apart by it (siblings are assumed shared, with the warning)',
+    name: 'asyncWithPerCallObject', warnings: ['PIKALA_SHARED_SCOPE_ASSUMED'], check: async (v) => [await v.a.inc(), await v.a.get(), await v.b.get()], expect: [1, 1, 0] },
 ]);
 
 cases('functions/sharing-async.mjs', {}, [
