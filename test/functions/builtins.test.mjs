@@ -1,6 +1,8 @@
 // Built-ins (globals, their prototypes' methods, node: module exports) ship by reference and are === to the
 // receiver's own after load (issue: functions, bullet 6).
-import { cases } from '../harness/batch.mjs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cases, produceEach } from '../harness/batch.mjs';
 
 cases('functions/builtins.mjs', {}, [
   { title: 'global functions are the receiver\'s own', name: 'globalFunctions',
@@ -48,3 +50,14 @@ cases('functions/builtins.mjs', { env: { PIKALA_NO_NATIVES: '1' } }, [
     check: (v) => v.helper(21), expect: 42,
     todo: 'without natives the registry cannot read the function\'s script and ships it as the built-in path Math.pikalaTestHelper' },
 ]);
+
+test('the bytes of a value do not depend on what the process dumped before (registry walks)', async () => {
+  const names = ['globalFunctions', 'globalObjects', 'accessorGlobals', 'prototypeMethods', 'nodeModuleExports',
+    'closureUsingBuiltins', 'builtinsInsideData', 'boundBuiltin', 'namespaceImport', 'userFunctionOnBuiltin'];
+  const [a, b] = await Promise.all([produceEach('functions/builtins.mjs', { names }),
+    produceEach('functions/builtins.mjs', { names: [...names].reverse() })]);
+  for (const name of names) {
+    assert.ok(a[name].ok && b[name].ok, `${name} did not dump`);
+    assert.ok(Buffer.from(a[name].bytes).equals(Buffer.from(b[name].bytes)), `${name}: bytes depend on the dump order`);
+  }
+});

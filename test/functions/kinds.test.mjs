@@ -43,6 +43,13 @@ cases('functions/kinds.mjs', {}, [
     check: (f) => [f('c'), f.name], expect: [['first', 'a', 'b', 'c'], 'bound bound target'] },
   { title: 'function made by new Function (sloppy, global scope)', name: 'newFunction',
     check: (f) => [f(2, 3), f.name, f.length], expect: [7, 'anonymous', 2] },
+  { title: 'functions made by the AsyncFunction and GeneratorFunction constructors, and a strict new Function',
+    name: 'madeByFunctionConstructors',
+    check: async (v) => { const bare = v.strictFn; return [await v.asyncFn(2), v.asyncFn.constructor.name, [...v.genFn(1)], bare() === undefined]; },
+    expect: [2, 'AsyncFunction', [1, 2], true] },
+  { title: 'a bound constructor: new on it makes instances of the rebuilt target', name: 'boundConstructor',
+    check: (v) => { const p = new v.BoundVec(2); return [p instanceof v.Vec, p.sum(), v.BoundVec.name, v.BoundVec.length]; },
+    expect: [true, 3, 'bound Vec', 1] },
   { title: 'functions anywhere in the graph (Map keys and values, Set, arrays, holes, symbol keys, prototypes, errors)',
     name: 'graphPositions',
     check: (v) => {
