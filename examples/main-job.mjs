@@ -17,6 +17,7 @@ const view = {
   samples: 16, // per axis per character: 256 points
   maxIter: 2000,
 };
+if (process.argv.includes('--quick')) Object.assign(view, { samples: 3, maxIter: 300 }); // the test suite's run
 
 /** A helper function: smoothed escape time of c = cx + i·cy (NaN inside the set). */
 function escapeTime(cx, cy, maxIter) {
