@@ -188,6 +188,7 @@ class Job {
   private itemEst = NaN;
   done = 0;
   finished = false;
+  failed = false;
   error: unknown = undefined;
   // Collect
   readonly results: unknown[] = [];
@@ -228,13 +229,14 @@ class Job {
     }
     const signal = options.signal;
     if (signal !== undefined) {
-      this.onAbort = () => this.fail(abortError(signal));
+      this.onAbort = () => this.fail(abortError(signal), true);
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
   }
 
   promise(): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
+      if (this.failed) { reject(this.error); return; }
       this.settle = { resolve, reject };
       this.checkDone();
     });
@@ -278,11 +280,6 @@ class Job {
     task.est = Number.isNaN(this.itemEst) ? UNKNOWN_EST : this.itemEst * items.length;
     this.inflight.add(task);
     return task;
-  }
-
-  /** Whether take() may give more later without new events (used to decide if the pool is idle). */
-  get active(): boolean {
-    return !this.finished;
   }
 
   private chunkSize(): number {
@@ -350,12 +347,17 @@ class Job {
     this.checkDone();
   }
 
-  fail(e: unknown): void {
+  /**
+   * The call fails: its queued chunks are dropped; running ones finish on their workers and are ignored,
+   * unless `hard` (an abort), which terminates their workers.
+   */
+  fail(e: unknown, hard = false): void {
     if (this.finished) return;
     this.finished = true;
+    this.failed = true;
     this.error = e;
     this.detach();
-    for (const t of this.inflight) this.pool._cancel(t);
+    for (const t of this.inflight) this.pool._cancel(t, hard);
     this.inflight.clear();
     if (this.settle !== null) this.settle.reject(e);
     if (this.waiter !== null) { const w = this.waiter; this.waiter = null; w.reject(e); }
@@ -366,7 +368,7 @@ class Job {
     if (this.finished) return;
     this.finished = true;
     this.detach();
-    for (const t of this.inflight) this.pool._cancel(t);
+    for (const t of this.inflight) this.pool._cancel(t, false);
     this.inflight.clear();
     void this.asyncIterator?.return?.();
     if (this.iterator !== null) try { this.iterator.return?.(); } catch { /* ignore */ }
@@ -407,7 +409,7 @@ class Job {
   private deliver(): void {
     const w = this.waiter;
     if (w === null) return;
-    if (this.error !== undefined) { this.waiter = null; w.reject(this.error); return; }
+    if (this.failed) { this.waiter = null; w.reject(this.error); return; }
     if (this.mode === JobMode.Ordered && this.ordered.has(this.nextOut)) {
       const v = this.ordered.get(this.nextOut);
       this.ordered.delete(this.nextOut++);
@@ -634,24 +636,32 @@ export class Pool {
   }
 
   /** @internal A task's caller gave up on it (its job failed or stopped): drop it wherever it is. */
-  _cancel(t: Task): void {
+  _cancel(t: Task, hard: boolean): void {
     if (t.settled) return;
     t.settled = true;
     this.cleanup(t);
     const s = t.slot;
-    if (s !== null) this.withdraw(s, t);
+    if (s !== null) this.withdraw(s, t, hard);
   }
 
-  /** Takes an in-flight task back from its worker: cancelled if not started, else the worker is replaced. */
-  private withdraw(s: Slot, t: Task, err?: PikalaError): void {
+  /**
+   * Takes a settled task back from its worker. Not started yet: the worker skips it. Running: `hard`
+   * terminates the worker (only that stops a busy thread) and replaces it; otherwise it finishes and its
+   * result is ignored (a respawned worker costs more than most leftovers).
+   */
+  private withdraw(s: Slot, t: Task, hard: boolean): void {
     if (s.retired || !s.inflight.has(t.id)) return;
-    s.inflight.delete(t.id);
-    s.inflightEst -= t.est;
     s.control.postMessage([t.id]);
     Atomics.add(s.state, SlotIndex.Cancel, 1);
-    // After the worker can see the cancellation: if it already started the task, only termination stops it.
-    if (Atomics.load(s.state, SlotIndex.Running) === t.id) this.retire(s, err);
-    else this.refIfBusy(s);
+    // After the worker can see the cancellation: if it already started the task, the cancellation is too late.
+    if (Atomics.load(s.state, SlotIndex.Running) === t.id) {
+      if (hard) this.retire(s);
+      return;
+    }
+    s.inflight.delete(t.id);
+    s.inflightEst -= t.est;
+    if (t.timer !== null) { clearTimeout(t.timer); t.timer = null; }
+    this.refIfBusy(s);
     this._schedule();
   }
 
@@ -659,7 +669,7 @@ export class Pool {
     if (t.settled) return;
     const s = t.slot;
     this.settleError(t, err);
-    if (s !== null) this.withdraw(s, t, err);
+    if (s !== null) this.withdraw(s, t, true);
   }
 
   private isIdle(): boolean {
@@ -823,6 +833,7 @@ export class Pool {
       if (t === undefined) continue;
       s.inflight.delete(t.id);
       s.inflightEst -= t.est;
+      if (t.timer !== null) { clearTimeout(t.timer); t.timer = null; }
       const status = r[i + 1] as Status;
       const data = r[i + 2];
       const ms = r[i + 3] as number;
@@ -889,11 +900,14 @@ export class Pool {
     if (t.settled) return;
     t.settled = true;
     this.cleanup(t);
-    if (t.job !== null) { t.job.inflight.delete(t); t.job.fail(e); } else t.reject!(e);
+    if (t.job !== null) { t.job.inflight.delete(t); t.job.fail(e, false); } else t.reject!(e);
   }
 
+  /**
+   * A settled task lets go of its signal. Its timer stays while it is on a worker: a task whose caller gave
+   * up may still be running there, and a runaway one must still be stopped.
+   */
   private cleanup(t: Task): void {
-    if (t.timer !== null) { clearTimeout(t.timer); t.timer = null; }
     if (t.onAbort !== null) {
       t.signal!.removeEventListener('abort', t.onAbort);
       t.onAbort = null;
@@ -905,14 +919,14 @@ export class Pool {
     const check = (): void => {
       t.timer = null;
       const s = t.slot;
-      if (t.settled || s === null || s.retired || !s.inflight.has(t.id)) return;
+      if (s === null || s.retired || s.inflight.get(t.id) !== t) return;
       if (Atomics.load(s.state, SlotIndex.Running) === t.id) {
         const elapsed = Date.now() - this.epoch - Atomics.load(s.state, SlotIndex.Started);
         if (elapsed >= t.timeout) {
           const err = new PikalaError('PIKALA_TIMEOUT',
             `the task ran longer than its timeout of ${t.timeout} ms; its worker was terminated and replaced`);
           this.settleError(t, err);
-          this.retire(s, err);
+          this.retire(s);
           return;
         }
         t.timer = setTimeout(check, t.timeout - elapsed + 1);
@@ -927,7 +941,7 @@ export class Pool {
   }
 
   /** Terminates a worker on purpose (timeout, abort); its other tasks go back to the queue. */
-  private retire(s: Slot, _err?: unknown): void {
+  private retire(s: Slot): void {
     if (s.retired) return;
     s.retired = true;
     this.counters.workersReplaced++;

@@ -100,6 +100,9 @@ test('timeout: a pool-wide default, and per item in map', () => withPool({ size:
   assert.deepEqual(await pool.map(spinOn, [0, 1, 2], { timeout: 0 }), [0, 1, 2]);
   await assert.rejects(pool.run(() => { for (;;); }), isCode('PIKALA_TIMEOUT'));
   assert.equal(await pool.run(square, 4), 16);
+  // Two runaway items: the first timeout fails the map; the other is still stopped by its own timeout.
+  await assert.rejects(pool.map(spinOn, [3, 3], { chunkSize: 1 }), isCode('PIKALA_TIMEOUT'));
+  assert.deepEqual(await pool.map(square, [1, 2, 3, 4], { chunkSize: 1 }), [1, 4, 9, 16]);
 }));
 
 test('abort: a queued task is dropped and never runs', () => withPool({ size: 1 }, async (pool) => {
