@@ -48,7 +48,6 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   const queue: Entry[] = [];
   const cancelled = new Set<number>();
   let cancelSeen = 0;
-  let scheduled = false;
   let waiting = false; // a task's promise is pending: drain resumes when it settles
   let tasksRun = 0;
   let functionsLoaded = 0;
@@ -61,11 +60,9 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     switch (msg[0]) {
       case Op.Tasks:
         queue.push({ code: msg[1] as unknown[] | null, tasks: msg[2] as unknown[], drop: msg[3] as number[] | null, pos: -1 });
-        if (!scheduled && !waiting) {
-          scheduled = true;
-          // Not drained right here: pending messages (more tasks, cancellations) are delivered first.
-          setImmediate(drain);
-        }
+        // Cancellations do not wait behind tasks in this port: they come through the control port, read
+        // synchronously before each task, so the tasks can start right away.
+        if (!waiting) drain();
         break;
       case Op.Stats: {
         const stats: WorkerStats = {
@@ -95,7 +92,6 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   }
 
   function drain(): void {
-    scheduled = false;
     for (;;) {
       const entry = queue[0];
       if (entry === undefined) break;
