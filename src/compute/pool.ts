@@ -102,7 +102,6 @@ class Task {
   onAbort: (() => void) | null = null;
 
   constructor(
-    readonly pool: Pool,
     public id: number,
     readonly shipped: Shipped,
     public flags: number,
@@ -618,7 +617,7 @@ export class Pool {
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     const count = flags & TaskFlag.Chunk ? values.length : 1;
-    return new Task(this, id, shipped, flags, data, values, base, count, timeout, job, resolve, reject);
+    return new Task(id, shipped, flags, data, values, base, count, timeout, job, resolve, reject);
   }
 
   /** @internal */

@@ -155,10 +155,11 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
 
   /** Runs one task; returns a promise when it is still running (an async function). */
   function runTask(id: number, fid: number, flags: number, data: unknown, base: number): Promise<void> | undefined {
-    const t0 = performance.now();
-    let index = base;
+    let t0 = performance.now();
+    const index = base;
     try {
       const fn = functionFor(fid);
+      t0 = performance.now(); // the timing feeds the pool's estimates: loading the function is a one-off
       const input = (flags & TaskFlag.Bytes ? loads(data as Uint8Array) : data) as unknown[];
       if (flags & TaskFlag.Chunk) {
         return runChunk(id, fn, input, base, (flags & TaskFlag.Timed) !== 0, t0, 0, new Array(input.length));

@@ -153,3 +153,19 @@ test('workers that cannot start fail the tasks with PIKALA_WORKER_CRASHED instea
     await assert.rejects(pool.run(square, 2), isCode('PIKALA_WORKER_CRASHED', /cannot start a pool worker/));
   });
 });
+
+test('large arguments and results move between threads; after a crash they are sent again', () => withPool({ size: 1 }, async (pool) => {
+  const sumAndEcho = (a, tag) => { if (tag === 'die') process.exit(5); let s = 0; for (const x of a) s += x; return { tag, s, copy: a }; };
+  const big = (k) => Float64Array.from({ length: 20_000 }, (_, i) => (i % 10) * k); // 160 kB: moved, not copied
+  // Known to be quick, so several calls go to the worker at once: the dying one has company.
+  for (let i = 0; i < 10; i++) await pool.run(sumAndEcho, big(0), 'warm');
+  const calls = [1, 2, 3].map((k) => pool.run(sumAndEcho, big(k), `a${k}`));
+  const dying = pool.run(sumAndEcho, new Float64Array(1), 'die');
+  const later = [4, 5].map((k) => pool.run(sumAndEcho, big(k), `b${k}`));
+  await assert.rejects(dying, isCode('PIKALA_WORKER_CRASHED', /code 5/));
+  const results = await Promise.all([...calls, ...later]);
+  assert.deepEqual(results.map((r) => [r.tag, r.s]), [['a1', 90_000], ['a2', 180_000], ['a3', 270_000], ['b4', 360_000], ['b5', 450_000]]);
+  assert.ok(results[4].copy instanceof Float64Array && results[4].copy.length === 20_000 && results[4].copy[9] === 45);
+  const stats = await pool.stats();
+  assert.ok(stats.bytesSent > 16 * 160_000, 'arguments moved to the dead worker were encoded and sent again');
+}));
