@@ -200,7 +200,7 @@ class Job {
   private onAbort: (() => void) | null = null;
 
   constructor(
-    readonly pool: Pool,
+    readonly pool: PoolCore,
     readonly shipped: Shipped,
     items: Items<unknown>,
     readonly mode: JobMode,
@@ -440,19 +440,8 @@ class JobIterator<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): this { return this; }
 }
 
-/**
- * A worker-thread pool for functions shipped with pikala.
- *
- * ```js
- * const pool = new Pool();
- * const k = 3;
- * await pool.run((x) => x * k, 14);               // 42
- * await pool.map((x) => x * k, [1, 2, 3]);        // [3, 6, 9]
- * for await (const v of pool.imap(slowFn, items)) console.log(v);
- * await pool.close();
- * ```
- */
-export class Pool {
+/** The pool's machinery; `Pool` is its public face (so the declarations expose nothing else). */
+class PoolCore {
   readonly size: number;
   private readonly options: PoolOptions;
   private readonly slots: Slot[] = [];
@@ -481,21 +470,14 @@ export class Pool {
     this.options = options;
   }
 
-  /** Runs `fn(...args)` on a worker; resolves to its (awaited) result or rejects with what it threw. */
-  run<F extends AnyFn>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
-    return this.exec(fn, args);
-  }
-
-  /** `run` with options: an AbortSignal, a timeout. */
-  exec<F extends AnyFn>(fn: F, args: Parameters<F>, options: TaskOptions = {}): Promise<Awaited<ReturnType<F>>> {
+  exec(fn: AnyFn, args: unknown[], options: TaskOptions = {}): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       if (this.closed) throw closedError();
       if (signal?.aborted) throw abortError(signal);
       if (!Array.isArray(args)) throw new TypeError('pool.exec: args must be an array');
       const shipped = this.ship(fn);
-      const task = this._makeTask(shipped, args, 0, 0, this.timeoutOf(options), null,
-        resolve as (v: unknown) => void, reject);
+      const task = this._makeTask(shipped, args, 0, 0, this.timeoutOf(options), null, resolve, reject);
       if (signal !== undefined) {
         task.signal = signal;
         task.onAbort = () => this.abortTask(task, abortError(signal));
@@ -506,35 +488,22 @@ export class Pool {
     });
   }
 
-  /** Applies `fn(item, index)` to every item on the workers; resolves to the results in order. */
-  map<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): Promise<Awaited<R>[]> {
+  map(fn: AnyFn, items: Items<unknown>, options: MapOptions): Promise<unknown[]> {
     try {
-      const job = this.startJob(fn, items, JobMode.Collect, options);
-      return job.promise() as Promise<Awaited<R>[]>;
+      return this.startJob(fn, items, JobMode.Collect, options).promise();
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  /** Like map, as an async iterator: results in input order, each as soon as it and those before it are done. */
-  imap<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
-    return new JobIterator(this.startJob(fn, items, JobMode.Ordered, options));
+  stream(fn: AnyFn, items: Items<unknown>, mode: JobMode, options: MapOptions): AsyncIterableIterator<unknown> {
+    return new JobIterator(this.startJob(fn, items, mode, options));
   }
 
-  /** Like imap, in completion order: yields `[index, result]` as each finishes. */
-  imapUnordered<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): AsyncIterableIterator<[number, Awaited<R>]> {
-    return new JobIterator(this.startJob(fn, items, JobMode.Unordered, options));
-  }
-
-  /**
-   * Forgets this pool's serialized copy of `fn`: the next call serializes it again, with the current values
-   * of what it captured. (Workers keep their loaded copy only if the bytes are identical.)
-   */
   forget(fn: Function): void {
     this.shippedByFn.delete(fn);
   }
 
-  /** Finishes every queued task, then stops the workers. New tasks are refused from now on. */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.closed = true;
@@ -544,7 +513,6 @@ export class Pool {
     return this.closing;
   }
 
-  /** Stops the workers now; every pending task rejects with PIKALA_POOL_CLOSED. */
   async terminate(): Promise<void> {
     this.closed = true;
     const err = closedError();
@@ -555,7 +523,6 @@ export class Pool {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Counters of the pool and of each live worker (the workers answer between tasks). */
   async stats(): Promise<PoolStats> {
     const workers = await Promise.all(this.slots.filter((s) => !s.retired).map((s) => new Promise<WorkerStats | null>((resolve) => {
       const id = ++this.statsSeq;
@@ -1011,6 +978,79 @@ export class Pool {
       for (const w of s.statsWaiters.values()) w(null);
       return s.worker.terminate().catch(() => {});
     }));
+  }
+}
+
+/**
+ * A worker-thread pool for functions shipped with pikala.
+ *
+ * ```js
+ * const pool = new Pool();
+ * const k = 3;
+ * await pool.run((x) => x * k, 14);               // 42
+ * await pool.map((x) => x * k, [1, 2, 3]);        // [3, 6, 9]
+ * for await (const v of pool.imap(slowFn, items)) console.log(v);
+ * await pool.close();
+ * ```
+ */
+export class Pool {
+  readonly #core: PoolCore;
+
+  constructor(options: PoolOptions = {}) {
+    this.#core = new PoolCore(options);
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.#core.size;
+  }
+
+  /** Runs `fn(...args)` on a worker; resolves to its (awaited) result or rejects with what it threw. */
+  run<F extends AnyFn>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+    return this.#core.exec(fn, args) as Promise<Awaited<ReturnType<F>>>;
+  }
+
+  /** `run` with options: an AbortSignal, a timeout. */
+  exec<F extends AnyFn>(fn: F, args: Parameters<F>, options: TaskOptions = {}): Promise<Awaited<ReturnType<F>>> {
+    return this.#core.exec(fn, args, options) as Promise<Awaited<ReturnType<F>>>;
+  }
+
+  /** Applies `fn(item, index)` to every item on the workers; resolves to the results in input order. */
+  map<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): Promise<Awaited<R>[]> {
+    return this.#core.map(fn as AnyFn, items, options) as Promise<Awaited<R>[]>;
+  }
+
+  /** Like map, as an async iterator: results in input order, each as soon as it and those before it are done. */
+  imap<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
+    return this.#core.stream(fn as AnyFn, items, JobMode.Ordered, options) as AsyncIterableIterator<Awaited<R>>;
+  }
+
+  /** Like imap, in completion order: yields `[index, result]` as each finishes. */
+  imapUnordered<T, R>(fn: (item: T, index: number) => R, items: Items<T>, options: MapOptions = {}): AsyncIterableIterator<[number, Awaited<R>]> {
+    return this.#core.stream(fn as AnyFn, items, JobMode.Unordered, options) as AsyncIterableIterator<[number, Awaited<R>]>;
+  }
+
+  /**
+   * Forgets this pool's serialized copy of `fn`: the next call serializes it again, with the current values
+   * of what it captured. (Workers keep their loaded copy only if the bytes are identical.)
+   */
+  forget(fn: Function): void {
+    this.#core.forget(fn);
+  }
+
+  /** Finishes every queued task, then stops the workers. New tasks are refused from now on. */
+  close(): Promise<void> {
+    return this.#core.close();
+  }
+
+  /** Stops the workers now; every pending task rejects with PIKALA_POOL_CLOSED. */
+  terminate(): Promise<void> {
+    return this.#core.terminate();
+  }
+
+  /** Counters of the pool and of each live worker (the workers answer between tasks). */
+  stats(): Promise<PoolStats> {
+    return this.#core.stats();
   }
 }
 
