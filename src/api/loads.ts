@@ -5,18 +5,29 @@ import { FLAGS_OFFSET, HeaderFlag, SIGNATURE_LENGTH, readHeader } from '../forma
 import { verify } from '../format/signature.js';
 import { Unpickler } from '../pickler/unpickler.js';
 import { unpicklerHooks } from './hooks.js';
+import { TypedArrayPrototypeGetBuffer, isSharedArrayBuffer } from '../util/primordials.js';
 
 /** Rebuilds the value that `dumps` serialized. Only load payloads you trust unless `allowCode` is false. */
 export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
   if (!(data instanceof Uint8Array)) {
     throw new PikalaError('PIKALA_CORRUPT', 'loads expects a Uint8Array (or Buffer) produced by dumps');
   }
+  const key = options?.key;
+  const allowCodeOption = options?.allowCode;
   // Fail closed: only an explicit `true` (or leaving the option out) lets code load; `allowCode: 'false'`,
   // `0` or `null` mean data only.
-  const allowCode = options?.allowCode === undefined || options.allowCode === true;
-  // With a key, the signature is checked first, over the raw bytes: nothing of the payload — not even its
-  // header — is interpreted before it is known to come from a holder of the key.
-  if (options?.key !== undefined) checkSignature(data, options.key);
+  const allowCode = allowCodeOption === undefined || allowCodeOption === true;
+  if (key !== undefined) {
+    // Bytes another thread can write could change between verification and reading: verify a private copy.
+    if (isSharedArrayBuffer(TypedArrayPrototypeGetBuffer(data))) {
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      data = copy;
+    }
+    // The signature is checked first, over the raw bytes: nothing of the payload — not even its header — is
+    // interpreted before it is known to come from a holder of the key.
+    checkSignature(data, key);
+  }
   const header = new ByteReader(data);
   const { flags } = readHeader(header);
   let end = data.length;
@@ -24,7 +35,7 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
     if (data.length < header.pos + SIGNATURE_LENGTH) throw corrupt('signature trailer is missing');
     end = data.length - SIGNATURE_LENGTH;
   }
-  if (options?.key !== undefined && !(flags & HeaderFlag.Signed)) {
+  if (key !== undefined && !(flags & HeaderFlag.Signed)) {
     // Verified bytes that do not say they are signed: only the key's holder can have made them; refuse anyway.
     throw new PikalaError('PIKALA_SIGNATURE', 'a key was given but the payload is not signed; refusing to load it');
   }

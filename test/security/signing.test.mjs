@@ -65,6 +65,15 @@ describe('keys', () => {
     }
   });
 
+  test('a payload in shared memory verifies (loads checks a private copy another thread cannot change)', () => {
+    const bytes = dumps(value, { key: 'k' });
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length + 16), 8, bytes.length);
+    shared.set(bytes);
+    assert.deepEqual(loads(shared, { key: 'k' }), value);
+    shared[shared.length - 1] ^= 1;
+    assertSignatureError(() => loads(shared, { key: 'k' }));
+  });
+
   test('a signed payload loaded without a key loads as usual (data and code)', () => {
     assert.deepEqual(loads(dumps(value, { key: 'k' })), value);
     const offset = 10;
