@@ -4,4 +4,4 @@ export { PikalaError } from './api/errors.js';
 export type { PikalaErrorCode } from './api/errors.js';
 export type { DumpOptions, LoadOptions } from './api/options.js';
 export { registerByValue, unregisterByValue } from './code/modules.js';
-export { Pool, type PoolOptions, type TaskOptions, type MapOptions, type PoolStats } from './compute/pool.js';
+export { Pool, type PoolOptions, type TaskOptions, type MapOptions, type PoolStats, type WorkerStats } from './compute/pool.js';

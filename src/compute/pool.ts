@@ -16,7 +16,7 @@
  *   timeout or an abort concerns exactly one task; the worker's other queued tasks go to another worker.
  *   A task can therefore run more than once when a worker dies (at-least-once, like every job system).
  */
-import { Worker, MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -25,9 +25,31 @@ import { loads } from '../api/loads.js';
 import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
 import { computeDir } from './here.cjs';
 import {
-  Op, RESULT_STRIDE, SLOT_LENGTH, SlotIndex, Status, TaskFlag, isPrimitiveArray,
-  type WorkerInit, type WorkerStats,
+  Op, RESULT_STRIDE, SLOT_LENGTH, SlotIndex, Status, TaskFlag, isPrimitiveArray, type WorkerInit,
 } from './protocol.js';
+
+// The public types below use no Node type (`ResourceLimits` is restated): a TypeScript project without
+// @types/node can still type-check code that imports pikala.
+
+/** Limits of each worker's heap and stack (worker_threads' ResourceLimits). */
+export interface WorkerResourceLimits {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+/** A live worker's own counters. */
+export interface WorkerStats {
+  threadId: number;
+  /** Tasks it ran (a map chunk counts once). */
+  tasks: number;
+  /** Function payloads it loaded (once per function per worker). */
+  functionsLoaded: number;
+  functionsCached: number;
+  /** pikala's compiledUnitCount() in that worker: code units compiled by loads. */
+  compiledUnits: number;
+}
 
 export interface PoolOptions {
   /** Number of worker threads. Default: `os.availableParallelism()`. */
@@ -35,7 +57,7 @@ export interface PoolOptions {
   /** Default per-task timeout in ms (for map: per item). A timed-out task's worker is replaced. */
   timeout?: number;
   /** Limits for each worker (e.g. `{ maxOldGenerationSizeMb: 256 }`); a worker exceeding them is replaced. */
-  resourceLimits?: ResourceLimits;
+  resourceLimits?: WorkerResourceLimits;
   /** Node flags for the workers. Default: the main thread's `process.execArgv`. */
   execArgv?: string[];
   /** Thread name prefix (shown in inspector and heap tools). */

@@ -18,6 +18,7 @@
  *   [Op.Fatal, taskId, status, data]   an uncaught exception is about to end the worker
  */
 import type { MessagePort } from 'node:worker_threads';
+export type { WorkerStats } from './pool.js';
 
 export const enum Op { Tasks = 0, Results = 1, Stats = 2, Fatal = 3 }
 
@@ -67,14 +68,6 @@ export interface WorkerInit {
   /** The main thread's process.argv: the worker adopts it, so shipped code resolves modules and dynamic
    *  imports from the application's entry folder (pikala's default), not from the worker script's. */
   argv: string[];
-}
-
-export interface WorkerStats {
-  threadId: number;
-  tasks: number;
-  functionsLoaded: number;
-  functionsCached: number;
-  compiledUnits: number;
 }
 
 /** Values structured clone carries exactly (a pikala round trip would give the same value). */
