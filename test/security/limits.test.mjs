@@ -345,6 +345,37 @@ describe('known gaps (todo)', () => {
     assert.ok(tl / ts < 10, `4× the bytes took ${(tl / ts).toFixed(1)}× the time (${ts.toFixed(1)} → ${tl.toFixed(1)} ms)`);
   });
 
+  test('an 86-byte payload cannot keep a data-only load busy for minutes (Array.prototype.join via ToPrimitive)', {
+    todo: 'unpickler applyFill: a typed array\'s integer property (or an array\'s `length`) is defined with a payload ' +
+      'object as its value, so V8 converts it: ToPrimitive → valueOf → toString, and an object whose prototype is the ' +
+      'built-in Array.prototype (accepted in data-only mode) and whose own `length` is 2^32 - 1 runs ' +
+      'Array.prototype.join over 4 billion indices. An 86-byte payload keeps loads(b, { allowCode: false }) busy ' +
+      'for minutes (CPU and a string of up to 512 MB); 30 M as the length already takes ~3 s',
+    timeout: 60_000,
+  }, async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { PIKALA_ESM } = await import('../harness/roundtrip.mjs');
+    const f64 = (x) => { const b = Buffer.alloc(8); b.writeDoubleLE(x); return [TAG.Float64, ...b]; };
+    const arrayLike = record(KIND.Ordinary, [], plainFill([[str('length'), f64(2 ** 32 - 1)]]), { proto: builtin('Array.prototype') });
+    const bytes = payload(array([record(KIND.ArrayBuffer, [0, ...u48(8)]),
+      record(KIND.TypedArray, [1, ...ref(1), ...u48(0), 8], [0, 0, 1, 7, ...str('0'), ...arrayLike])]));
+    assert.ok(bytes.length < 100);
+    const script = `
+      const { loads } = await import(process.argv[1]);
+      try { loads(Uint8Array.from(JSON.parse(process.argv[2])), { allowCode: false }); console.log('loaded'); }
+      catch (e) { console.log(e.code); }`;
+    let outcome;
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, PIKALA_ESM,
+        JSON.stringify([...bytes])], { timeout: 10_000 });
+      outcome = stdout.trim();
+    } catch (e) {
+      outcome = e.killed ? 'still running after 10 s (killed)' : `child failed: ${e.message}`;
+    }
+    assert.equal(outcome, 'PIKALA_CORRUPT');
+  });
+
   test('a bare Hole tag is not a value', {
     todo: 'unpickler: Tag.Hole is accepted as the root value (and wherever readValue is used), so loads returns ' +
       'the unpickler\'s internal frozen HOLE sentinel object { hole: true } instead of failing with PIKALA_CORRUPT',
