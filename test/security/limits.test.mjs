@@ -368,10 +368,10 @@ describe('known gaps (todo)', () => {
     let outcome;
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, PIKALA_ESM,
-        JSON.stringify([...bytes])], { timeout: 10_000 });
+        JSON.stringify([...bytes])], { timeout: 5_000 });
       outcome = stdout.trim();
     } catch (e) {
-      outcome = e.killed ? 'still running after 10 s (killed)' : `child failed: ${e.message}`;
+      outcome = e.killed ? 'still running after 5 s (killed)' : `child failed: ${e.message}`;
     }
     assert.equal(outcome, 'PIKALA_CORRUPT');
   });
