@@ -14,10 +14,12 @@
  *   module-load data-only mode loaded a Node built-in module
  *   accessor    a trap getter/setter on Object.prototype (toJSON, then, Symbol.toPrimitive, ...) was called,
  *               or Error.prepareStackTrace ran, during a load
- *   function    data-only mode returned a value holding a function (own property, element, entry, accessor)
+ *   function    data-only mode returned a value holding a function made from the payload (own property,
+ *               element, entry, accessor); built-in functions are counted apart (builtin-fn)
  *   signature   a tampered signed payload loaded with the key did not fail with PIKALA_SIGNATURE
  * Reported, not violations: masked (a PIKALA_CORRUPT wrapping an engine error the catch-all in loads caught,
- * by message), intrinsic (data-only handed out a realm intrinsic: a known bug), slow loads, round-trip failures
+ * by message), intrinsic (data-only handed out a realm intrinsic: a known bug), builtin-fn (built-in functions in
+ * a data-only result: a rebuilt `arguments` object owns %ThrowTypeError% and Array.prototype.values), slow loads, round-trip failures
  * of generated graphs (the data suites' business), compiles in code mode.
  */
 import '../security/support.mjs'; // first: the bytecode-flush workaround
@@ -284,14 +286,21 @@ const REALM_PROTOTYPES = (() => {
   return out;
 })();
 
-/** Functions (violation) and realm intrinsics (known bug) reachable from a loaded value's own data. */
+const FunctionToString = Function.prototype.call.bind(Function.prototype.toString);
+const isNative = (f) => { try { return /\{\s*\[native code\]\s*\}$/.test(FunctionToString(f)); } catch { return false; } };
+
+/**
+ * Functions made from the payload (violation), and the realm's own built-in objects and functions (a known bug,
+ * or inherent: a rebuilt `arguments` object has %ThrowTypeError% and Array.prototype.values as own properties)
+ * reachable from a loaded value's own data.
+ */
 function inspectLoaded(v, limit = 5000) {
-  const out = { functions: 0, intrinsics: 0 };
+  const out = { functions: 0, intrinsics: 0, builtinFunctions: 0 };
   const seen = new Set();
   const stack = [v];
   while (stack.length !== 0 && seen.size < limit) {
     const x = stack.pop();
-    if (typeof x === 'function') { out.functions++; continue; }
+    if (typeof x === 'function') { if (isNative(x)) out.builtinFunctions++; else out.functions++; continue; }
     if (x === null || typeof x !== 'object' || seen.has(x)) continue;
     seen.add(x);
     if (INTRINSICS.has(x)) { out.intrinsics++; continue; }

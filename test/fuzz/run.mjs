@@ -135,7 +135,7 @@ export async function runFuzz(options = {}) {
 }
 
 const COLUMNS = ['cases', 'ok', 'PIKALA_CORRUPT', 'other', 'foreign', 'masked', 'hang', 'crash', 'pollution', 'code-run',
-  'module-load', 'accessor', 'function', 'signature', 'intrinsic', 'slow', 'roundtrip', 'dumps failed', 'compiled'];
+  'module-load', 'accessor', 'function', 'signature', 'intrinsic', 'builtin-fn', 'slow', 'roundtrip', 'dumps failed', 'compiled'];
 
 /** The counts table and the findings, as text. */
 export function report({ seed, counts, findings, cases, seconds }, options = {}) {
