@@ -235,10 +235,14 @@ export function makeCase({ seed, index, mode, corpus, strategies, fc, graphPlan,
   }
 }
 
+/** 1–3 byte changes anywhere; never the identity (two XORs of one byte can cancel out). */
 function mutateAnywhere(r, bytes) {
   const out = Uint8Array.from(bytes);
   const n = 1 + r.int(3);
   for (let k = 0; k < n; k++) out[r.int(out.length)] ^= 1 + r.int(255);
+  if (Buffer.compare(Buffer.from(out.buffer, out.byteOffset, out.length), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)) === 0) {
+    out[r.int(out.length)] ^= 0x80;
+  }
   return out;
 }
 
