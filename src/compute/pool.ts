@@ -20,6 +20,7 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { dumps } from '../api/dumps.js';
 import { loads } from '../api/loads.js';
 import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
@@ -58,7 +59,7 @@ export interface PoolOptions {
   timeout?: number;
   /** Limits for each worker (e.g. `{ maxOldGenerationSizeMb: 256 }`); a worker exceeding them is replaced. */
   resourceLimits?: WorkerResourceLimits;
-  /** Node flags for the workers. Default: the main thread's `process.execArgv`. */
+  /** Node flags for the workers. Default: the main thread's (inherited, as worker_threads does). */
   execArgv?: string[];
   /** Thread name prefix (shown in inspector and heap tools). */
   name?: string;
@@ -106,6 +107,16 @@ const TRANSFER_MIN = 64 * 1024;
 const STARTUP_FAILURES = 3;
 /** The estimate of a task whose function has not reported a timing yet: it goes only to an idle worker. */
 const UNKNOWN_EST = 1e9;
+
+/**
+ * How a worker starts: a one-line eval'd bootstrap that imports this build's worker.js by its file URL
+ * (computeDir comes from here.cts, CommonJS in both builds; see there). Not `new Worker(path)`: a worker
+ * inherits the main thread's flags, and `node --input-type=module -e ...` makes a file entry point fail,
+ * while `import()` works in eval'd code of either input type. The flags are inherited implicitly (no
+ * `execArgv`), because passing process.execArgv explicitly makes Node reject per-process flags such as
+ * --disallow-code-generation-from-strings, which then apply to the workers as they should.
+ */
+const WORKER_BOOTSTRAP = `import(${JSON.stringify(pathToFileURL(join(computeDir, 'worker.js')).href)});`;
 
 /** A function as this pool ships it. */
 interface Shipped {
@@ -761,11 +772,12 @@ class PoolCore {
     const sab = new SharedArrayBuffer(SLOT_LENGTH * 4);
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { slot: sab, control: port2, epoch: this.epoch, argv: process.argv.slice() };
-    const worker = new Worker(join(computeDir, 'worker.js'), {
+    const worker = new Worker(WORKER_BOOTSTRAP, {
+      eval: true,
       workerData: { pikalaPool: init },
       transferList: [port2],
       resourceLimits: this.options.resourceLimits,
-      execArgv: this.options.execArgv ?? workerExecArgv(process.execArgv),
+      execArgv: this.options.execArgv,
       name: `${this.options.name ?? 'pikala-pool'}-${this.counters.workersStarted}`,
     });
     const s = new Slot(worker, sab, port1);
@@ -1091,21 +1103,6 @@ function crashError(s: Slot, code: number): PikalaError {
   }
   return new PikalaError('PIKALA_WORKER_CRASHED',
     `the worker running this task exited with code ${code} (process.exit in the task?); it was replaced`);
-}
-
-/**
- * The main thread's Node flags, minus those that describe the main script only: `--input-type` (from
- * `node --input-type=module -e ...`) makes a worker refuse its file entry point.
- */
-function workerExecArgv(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--input-type') { i++; continue; }
-    if (a.startsWith('--input-type=')) continue;
-    out.push(a);
-  }
-  return out;
 }
 
 function abortError(signal: AbortSignal): PikalaError {

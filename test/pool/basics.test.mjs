@@ -224,3 +224,16 @@ test('argument validation', async () => {
   await assert.rejects(pool.map(square, [1], { chunkSize: 0 }), RangeError);
   await assert.rejects(pool.exec(square, [1], { timeout: -1 }), RangeError);
 });
+
+test('workers inherit the main thread\'s flags: --disallow-code-generation-from-strings applies to them too', async () => {
+  const script = `
+    import { Pool } from ${JSON.stringify(PIKALA_ESM)};
+    const pool = new Pool({ size: 1 });
+    const k = 2;
+    const evalIn = () => { try { globalThis.eval('1'); return 'allowed'; } catch { return 'blocked'; } };
+    console.log(await pool.run((x) => x * k, 21), await pool.run(evalIn));
+    await pool.close();`;
+  const { stdout } = await run(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script],
+    { cwd: ROOT, timeout: 30_000 });
+  assert.equal(stdout.trim(), '42 blocked');
+});
