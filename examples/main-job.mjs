@@ -3,7 +3,7 @@
 // row per task, 256 sample points per character) and estimates its area, with a progress bar. Then the same
 // closure runs on this one thread for the time to beat. It prints the picture, the area, both times and
 // what crossed to the workers. Nothing here is written for workers: it is the script you would write anyway.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Pool, dumps } from 'pikala';
 
 // ---------------------------------------------------------------------------------------------- the job
@@ -91,9 +91,12 @@ const rows = Array.from({ length: view.height }, (_, y) => y);
 const threads = availableParallelism();
 const pool = new Pool({ size: threads });
 
+const load = loadavg()[0];
+let cpu0 = process.cpuUsage();
 let t0 = performance.now();
 const parallel = await pool.map(renderRow, rows, { onProgress: progressBar(`${threads} workers`, rows.length) });
 const poolMs = performance.now() - t0;
+const poolCpu = process.cpuUsage(cpu0); // every thread of the process
 const stats = await pool.stats();
 await pool.close();
 
@@ -120,7 +123,8 @@ console.log(`  its area, estimated: ${(insideFraction * viewArea).toFixed(4)} (b
   `escape after ${view.maxIter} iterations count as inside)`);
 console.log(`  one thread:  ${(mainMs / 1000).toFixed(2)} s`);
 console.log(`  ${threads} workers:   ${(poolMs / 1000).toFixed(2)} s  (×${(mainMs / poolMs).toFixed(2)}, ` +
-  `workers started inside the timing)`);
+  `workers started inside the timing; ${((poolCpu.user + poolCpu.system) / 1e6).toFixed(2)} s of CPU across threads, ` +
+  `load average ${load.toFixed(1)} on ${availableParallelism()} cores)`);
 console.log(`  same picture both ways: ${same ? 'yes' : 'NO'}`);
 console.log('Payloads:');
 console.log(`  the closure (renderRow + view + escapeTime + palette): ${fnBytes} bytes, serialized ` +
