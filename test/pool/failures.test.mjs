@@ -88,10 +88,10 @@ test('timeout: a task that runs too long fails with PIKALA_TIMEOUT; its worker i
 test('timeout: the clock starts when the task starts, not while it waits behind others', () => withPool({ size: 1 }, async (pool) => {
   const busy = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
   await pool.run(busy, 1);
-  const first = pool.run(busy, 300);
-  const second = pool.exec(busy, [50], { timeout: 200 });
-  assert.equal(await first, 300);
-  assert.equal(await second, 50);
+  const first = pool.run(busy, 600);
+  const second = pool.exec(busy, [20], { timeout: 400 }); // waits ~600 ms behind `first`, then runs 20 ms
+  assert.equal(await first, 600);
+  assert.equal(await second, 20);
 }));
 
 test('timeout: a pool-wide default, and per item in map', () => withPool({ size: 2, timeout: 150 }, async (pool) => {
@@ -124,7 +124,7 @@ test('abort: a running task stops (its worker is terminated and replaced); an ab
   await pool.map(square, [1, 2]); // workers started
   const ac = new AbortController();
   const running = pool.exec(spin, [], { signal: ac.signal });
-  await sleep(100);
+  await sleep(300); // it is running by now (a queued task would be dropped without replacing a worker)
   ac.abort();
   await assert.rejects(running, isCode('PIKALA_ABORTED'));
   await assert.rejects(pool.exec(square, [2], { signal: AbortSignal.abort() }), isCode('PIKALA_ABORTED'));
