@@ -530,7 +530,17 @@ class PoolCore {
   }
 
   stream(fn: AnyFn, items: Items<unknown>, mode: JobMode, options: MapOptions): AsyncIterableIterator<unknown> {
-    return new JobIterator(this.startJob(fn, items, mode, options));
+    try {
+      return new JobIterator(this.startJob(fn, items, mode, options));
+    } catch (e) {
+      // Like map's rejected promise: the error surfaces where the results are awaited.
+      let thrown = false;
+      return {
+        next: () => (thrown ? Promise.resolve({ value: undefined, done: true }) : ((thrown = true), Promise.reject(e))),
+        return: () => Promise.resolve({ value: undefined, done: true }),
+        [Symbol.asyncIterator]() { return this; },
+      };
+    }
   }
 
   forget(fn: Function): void {
@@ -607,9 +617,14 @@ class PoolCore {
       try {
         data = dumps(values);
       } catch (e) {
-        throw job !== null && e instanceof PikalaError
-          ? new PikalaError(e.code, `an item of pool.map cannot be sent to a worker: ${e.message}`, { cause: e })
-          : e;
+        if (job === null || !(e instanceof PikalaError)) throw e;
+        // Name the item (the chunk's path is relative to the chunk): find it by dumping each alone.
+        let index = -1;
+        let inner: PikalaError = e;
+        for (let i = 0; i < values.length && index < 0; i++) {
+          try { dumps(values[i]); } catch (x) { if (x instanceof PikalaError) { index = base + i; inner = x; } }
+        }
+        throw new PikalaError(inner.code, `item ${index} of pool.map cannot be sent to a worker: ${inner.message}`, { cause: inner });
       }
       flags |= TaskFlag.Bytes;
     }

@@ -116,8 +116,8 @@ test('map: objects in and out, chunkSize, concurrency and progress', async () =>
 
 test('map: the first failing item rejects the call with the thrown error', async () => {
   await assert.rejects(pool.map(failOn, Array.from({ length: 20 }, (_, i) => i)), (e) => e instanceof TaskError && e.item === 7);
-  await assert.rejects(pool.map((x) => x, [1, (function* () {})()]),
-    (e) => e instanceof PikalaError && e.code === 'PIKALA_UNSUPPORTED' && /item of pool\.map/.test(e.message));
+  await assert.rejects(pool.map((x) => x, [1, { ok: 1 }, { gen: (function* () {})() }], { chunkSize: 3 }),
+    (e) => e instanceof PikalaError && e.code === 'PIKALA_UNSUPPORTED' && /^item 2 of pool\.map .*root\.gen/.test(e.message));
 });
 
 test('imap: results stream in input order; imapUnordered in completion order with indexes', async () => {
@@ -172,6 +172,7 @@ test('close(): pending tasks finish, later calls are refused, workers stop', asy
   const closed = p.close();
   await assert.rejects(p.run(square, 1), (e) => e instanceof PikalaError && e.code === 'PIKALA_POOL_CLOSED');
   await assert.rejects(p.map(square, [1]), (e) => e.code === 'PIKALA_POOL_CLOSED');
+  await assert.rejects(p.imap(square, [1]).next(), (e) => e.code === 'PIKALA_POOL_CLOSED');
   assert.deepEqual(await Promise.all(pending), Array.from({ length: 20 }, (_, i) => i * 2));
   await closed;
   assert.deepEqual((await p.stats()).workers, []);
