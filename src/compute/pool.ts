@@ -769,7 +769,7 @@ class PoolCore {
     }
   }
 
-  /** The next task for worker `s`: a waiting task, else a new chunk of the first job that can give one. */
+  /** The next task to dispatch: a waiting task, else a new chunk of the first job that can give one. */
   private peekTask(): Task | null {
     const t = this.ready.peek();
     if (t !== undefined) return t;
@@ -1087,7 +1087,10 @@ export class Pool {
     this.#core.forget(fn);
   }
 
-  /** Finishes every queued task, then stops the workers. New tasks are refused from now on. */
+  /**
+   * Finishes every queued task, then stops the workers. New tasks are refused from now on. An imap stream
+   * counts as queued work until it is consumed or its loop exits.
+   */
   close(): Promise<void> {
     return this.#core.close();
   }
