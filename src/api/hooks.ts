@@ -7,7 +7,7 @@ import type { UnpicklerHooks } from '../pickler/unpickler.js';
 import type { LoadOptions } from './options.js';
 import { builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
 import { FunctionPlanner } from '../code/functions.js';
-import { Env } from '../code/closures.js';
+import { isEnv } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
 import { classCodec, instanceCodec, prototypeCodec } from '../codecs/classes.js';
 import { moduleRefCodec } from '../codecs/modules.js';
@@ -67,10 +67,10 @@ export function picklerHooks(): PicklerHooks {
       return planner.plan(p, fn, true) as ObjectCodec<object>;
     },
     internalCodec(o) {
-      return o instanceof Env ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
+      return isEnv(o) ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
     },
     specialCodec(p, o) {
-      if (o instanceof Env) return ScopeCodec as unknown as ObjectCodec<object>;
+      if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
       return getPlanner().specialCodec(p, o);
     },
     instanceCodec(p, o, proto, brand) {

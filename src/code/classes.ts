@@ -11,6 +11,7 @@ import type { ClassPlan, InstancePlan } from '../codecs/classes.js';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ReflectOwnKeys,
+  functionName,
 } from '../util/primordials.js';
 import { analyzeSource } from './analyze.js';
 import { rewriteClass, type ClassElementInfo, type RewrittenClass } from './class-rewrite.js';
@@ -63,7 +64,7 @@ export function classFacts(p: Pickler, cls: Function, text: string, capture: Fun
   try {
     rw = rewriteClass(text);
   } catch (e) {
-    p.fail('PIKALA_UNSUPPORTED', `cannot rebuild class ${cls.name || '(anonymous)'}: ${(e as Error).message}`);
+    p.fail('PIKALA_UNSUPPORTED', `cannot rebuild class ${functionName(cls) || '(anonymous)'}: ${(e as Error).message}`);
   }
   const analysis = analyzeSource(rw.text);
   const freeNames = analysis.free.filter((n) => !n.startsWith(rw.prefix));
@@ -159,7 +160,7 @@ function computedKeys(p: Pickler, cls: Function, rw: RewrittenClass, capture: Fu
     if (k === undefined) k = evaluateKey(e.keyText!, capture);
     if (k === undefined) {
       p.fail('PIKALA_UNSUPPORTED', `cannot tell the value of the computed key [${e.keyText}] of class ` +
-        `${cls.name || '(anonymous)'} without running it again; use a name, a literal or a well-known symbol`);
+        `${functionName(cls) || '(anonymous)'} without running it again; use a name, a literal or a well-known symbol`);
     }
     keys.push(k);
   }
@@ -214,7 +215,7 @@ export function planInstance(p: Pickler, o: object, cls: Function, brand: Object
     for (const name of rewriteClass(FunctionPrototypeToString(k)).privateFields) {
       const e = entries[at++];
       if (e === undefined || e.name !== name) {
-        p.fail('PIKALA_UNSUPPORTED', `cannot match the private fields of an instance of ${cls.name || 'a class'} to its classes`);
+        p.fail('PIKALA_UNSUPPORTED', `cannot match the private fields of an instance of ${functionName(cls) || 'a class'} to its classes`);
       }
       privates.push({ owner: k, name, value: e.value });
     }

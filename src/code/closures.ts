@@ -91,6 +91,12 @@ export class Maker {
   }
 }
 
+const ENVS = new WeakSet<object>();
+/** Whether `o` is an environment (a membership test: `instanceof` could run a Proxy's trap). */
+export function isEnv(o: object): o is Env {
+  return ENVS.has(o);
+}
+
 /** One runtime scope instance. Its identity in the payload is this object (memoized like any object). */
 export class Env {
   readonly key: string;
@@ -107,8 +113,11 @@ export class Env {
   fillQueued = false;
   /** Functions placed in this environment, with the index of this scope in their chain counted from Global. */
   readonly members: { fn: Function; fromEnd: number; probeable: boolean }[] = [];
+  /** Where the first function of this environment is in the dumped value (for error paths of its variables). */
+  origin = 'root';
 
   constructor(key: string, parent: Env | null, type: string, layout: Layout, scopeVars: Record<string, unknown>) {
+    ENVS.add(this);
     this.key = key;
     this.parent = parent;
     this.type = type;
@@ -147,7 +156,7 @@ export class CodeGraph {
    * outermost environment (a fresh one when the chain has none), like cloudpickle's per-call globals.
    */
   place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>,
-    member: { fn: Function; probeable: boolean },
+    member: { fn: Function; probeable: boolean; origin: () => string },
     shares: (existing: Env, scope: ScopeInfo, fromEnd: number) => boolean,
     substitute: (scope: ScopeInfo, name: string, value: unknown) => unknown = (_s, _n, v) => v): Env | null {
     const fromEndOf: number[] = [];
@@ -186,6 +195,7 @@ export class CodeGraph {
         key = `${base}#${n}`;
       }
       parent = this.env(key, parent, scope.type, scope.vars ?? {}, `${site}@${depth}`);
+      if (parent.members.length === 0) parent.origin = member.origin();
       parent.members.push({ fn: member.fn, fromEnd, probeable: member.probeable });
       const names = use.get(depth);
       if (names) for (const n of names) this.need(parent, n, substitute(scope, n, scope.vars![n]));

@@ -13,18 +13,19 @@ import type { Pickler } from '../pickler/pickler.js';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ObjectHasOwn,
+  functionName,
 } from '../util/primordials.js';
 import { analyzeSource, memberAccesses, SourceError, type SourceAnalysis } from './analyze.js';
-import { CodeGraph, Env, type MakerMode } from './closures.js';
+import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
 import { captureFunction, proxyTarget, type FunctionCapture, type ScopeInfo } from './inspector.js';
-import { builtinPath, knownBuiltinPath } from './registry.js';
+import { builtinPath, isNodeInternal, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
-import { ModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
+import { ModuleRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
 import { join } from 'node:path';
 import { moduleRefCodec } from '../codecs/modules.js';
-import { isModuleNamespaceObject } from '../util/primordials.js';
+import { isModuleNamespaceObject, isProxy } from '../util/primordials.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
 
@@ -51,7 +52,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   readonly moduleRefCodec = moduleRefCodec(this);
 
   moduleRefOf(o: object): ModuleRef {
-    if (o instanceof ModuleRef) return o;
+    if (isModuleRef(o)) return o;
     const ref = this.moduleRefs.get(o);
     if (ref === undefined) throw new Error('pikala internal error: module reference written before it was found');
     return ref;
@@ -86,8 +87,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 
   /** Codecs for objects the code layer owns: scope environments and the prototypes of by-value classes. */
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
-    if (o instanceof Env) return ScopeCodec as unknown as ObjectCodec<object>;
-    if (o instanceof ModuleRef || this.moduleRefFor(o)) return this.moduleRefCodec;
+    if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
+    if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
     const cls = classOfPrototype(o);
     if (cls !== undefined && builtinPath(cls) === undefined) {
       this.plan(p, cls, true);
@@ -106,10 +107,14 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const path = builtinPath(ctor);
     if (path !== undefined) {
       if (path.startsWith('node:') || NODE_GLOBAL_CLASSES.has(path)) {
-        p.fail('PIKALA_UNSUPPORTED', `an instance of ${ctor.name || path} (${path}) cannot be serialized: ` +
+        p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(ctor) || path} (${path}) cannot be serialized: ` +
           'objects of Node\'s own classes wrap live resources (handles, streams, sockets). Send the data they hold instead');
       }
       return brand;
+    }
+    if (isNodeInternal(ctor) === true) {
+      p.fail('PIKALA_UNSUPPORTED', `an instance of ${className(ctor)} cannot be serialized: it is a class of Node's ` +
+        'internals (timers, handles, streams) and wraps live state of this process');
     }
     if (isSourceClass(ctor)) {
       this.plan(p, ctor, true);
@@ -130,8 +135,11 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     return plan;
   }
 
+  private currentPickler: Pickler | null = null;
+
   /** Decides how `fn` is written and returns its codec. `asDependency`: not reached as a property value. */
   plan(p: Pickler, fn: Function, asDependency: boolean): ObjectCodec<Function> {
+    this.currentPickler = p;
     const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec
       : this.classPlans.has(fn) ? this.classCodec : null;
     if (existing !== null) return existing;
@@ -274,7 +282,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       const g = userGlobal(name);
       if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
     }
-    return this.graph.place(capture, free, userGlobals, { fn, probeable },
+    const origin = () => this.currentPickler?.currentPath() ?? 'root';
+    return this.graph.place(capture, free, userGlobals, { fn, probeable, origin },
       (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd),
       (scope, name, value) => this.substitute(fn, capture, scope, name, value, analysis));
   }
@@ -441,8 +450,9 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   }
 
   /** The code prologue: generated sources and the tables that map records to them. */
-  prologue(): Uint8Array {
+  prologue(): Uint8Array | null {
     releaseProber();
+    if (this.graph.makerList.length === 0 && this.graph.layouts.length === 0) return null;
     const code = generate(this.graph);
     const w = new ByteWriter(256);
     writePrologue(w, code, this.graph.layouts.length,
@@ -493,7 +503,13 @@ function userGlobal(name: string): unknown {
   return v;
 }
 
+function className(fn: Function): string {
+  const d = ObjectGetOwnPropertyDescriptor(fn, 'name');
+  return d && typeof d.value === 'string' && d.value ? d.value : 'an anonymous class';
+}
+
 function describe(fn: Function): string {
+  if (isProxy(fn)) return 'a function Proxy';
   let name = '';
   try { name = (ObjectGetOwnPropertyDescriptor(fn, 'name')?.value as string) ?? ''; } catch { /* ignore */ }
   return name ? `function '${name}'` : 'an anonymous function';

@@ -15,9 +15,15 @@
 import { createRequire, builtinModules } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PikalaError } from '../api/errors.js';
 import { ObjectGetOwnPropertyDescriptor, ReflectOwnKeys } from '../util/primordials.js';
+
+const REFS = new WeakSet<object>();
+/** Whether `o` is a ModuleRef (a membership test: `instanceof` could run a Proxy's trap). */
+export function isModuleRef(o: object): o is ModuleRef {
+  return REFS.has(o);
+}
 
 /** A member of a module, by reference. */
 export class ModuleRef {
@@ -33,7 +39,9 @@ export class ModuleRef {
     /** Package name (for messages) and version recorded at dump time. */
     readonly packageName: string,
     readonly version: string,
-  ) {}
+  ) {
+    REFS.add(this);
+  }
 
   get key(): string {
     return `${this.kind}|${this.specifier}|${this.path.join('\u0000')}`;
@@ -394,4 +402,3 @@ function namespaceOf(exportsValue: unknown): unknown {
   return ns;
 }
 
-export { pathToFileURL };

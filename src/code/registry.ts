@@ -10,6 +10,7 @@
 import { builtinModules, createRequire } from 'node:module';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
+  functionName,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { maps } from '../util/natives.js';
@@ -193,6 +194,20 @@ function looksAdded(v: object): boolean {
 }
 const internalSources = new Map<string, boolean>();
 
+/** Whether `fn` is JavaScript of Node's own internal modules (undefined when pikala cannot tell). */
+export function isNodeInternal(fn: Function): boolean | undefined {
+  if (maps === null) return undefined;
+  let source: string | undefined;
+  try { source = maps.scriptSource(fn); } catch { return undefined; }
+  if (typeof source !== 'string') return false;
+  let internal = internalSources.get(source);
+  if (internal === undefined) {
+    internal = /\bprimordials\b/.test(source);
+    internalSources.set(source, internal);
+  }
+  return internal;
+}
+
 let registry: Registry | null = null;
 function getRegistry(): Registry {
   registry ??= new Registry();
@@ -230,7 +245,7 @@ export function builtinPath(o: object): string | undefined {
     path = reg.pathOf.get(o);
     // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
     // walking them costs tens of milliseconds, which every first dump of a user function would pay.
-    if (path === undefined && typeof o === 'function' && EXPENSIVE_GLOBALS.includes((o as Function).name)) {
+    if (path === undefined && typeof o === 'function' && EXPENSIVE_GLOBALS.includes(functionName(o as Function))) {
       reg.walkExpensiveGlobals();
       path = reg.pathOf.get(o);
     }
@@ -273,6 +288,10 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
   const m = PATH_ROOT.exec(path);
   if (m === null) return undefined;
   const rootName = m[1]!;
+  // Data-only loads decide before touching anything: no module is loaded, no lazy global is initialised.
+  if (dataOnly && (rootName.startsWith('node:') || rootName === 'process' || !GLOBAL_NAMES.includes(rootName) && !rootName.startsWith('%'))) {
+    return undefined;
+  }
   let cur: unknown;
   if (rootName.startsWith('%')) {
     cur = hiddenIntrinsics().find(([n]) => n === rootName)?.[1];

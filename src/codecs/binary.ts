@@ -25,7 +25,11 @@ import {
   TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag, isSharedArrayBuffer,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
+import { ArrayBufferCtor, DataViewCtor, ObjectSetPrototypeOf, SharedArrayBufferCtor } from '../util/primordials.js';
+
+const BufferFrom = Buffer.from.bind(Buffer) as typeof Buffer.from;
 import { readPlainFill, writePlainFill } from './objects.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView;
 const CTORS: readonly TypedArrayCtor[] = TYPED_ARRAY_NAMES.map((n) => (globalThis as unknown as Record<string, TypedArrayCtor>)[n]!);
@@ -161,13 +165,15 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       if (resizable > 1) throw corrupt('bad buffer flag');
       const max = resizable ? r.varint() : 0;
       const length = r.u48();
-      if (length > r.remaining) throw corrupt(`buffer of ${length} bytes announced, ${r.remaining} remain`);
-      if (resizable && (max < length || max > r.remaining + (1 << 24))) throw corrupt('bad maxByteLength');
+      // Every buffer's bytes must come from Bytes records later in this payload: all together they cannot
+      // announce more than what remains, so a small payload cannot make loads allocate much.
+      u.announceBytes(length);
+      if (resizable && (max < length || max > 2 ** 31)) throw corrupt('bad maxByteLength');
       const opts = resizable ? { maxByteLength: max } : undefined;
       let ab: object;
-      if (shared) ab = new (SharedArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
-      else ab = new (ArrayBuffer as unknown as new (n: number, o?: object) => object)(length, opts);
-      if (proto !== undefined) Object.setPrototypeOf(ab, proto);
+      if (shared) ab = new (SharedArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
+      else ab = new (ArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
+      if (proto !== undefined) ObjectSetPrototypeOf(ab, proto);
       u.bufferBases.set(ab, { base: 0, length });
       return ab;
     },
@@ -243,7 +249,7 @@ export const TypedArrayCodec: ObjectCodec = {
     if (byteOffset < 0 || byteOffset % size !== 0 || byteOffset + length * size > ArrayBufferByteLength(buffer)) {
       throw corrupt('typed array outside its buffer');
     }
-    if (proto === Buffer.prototype) return Buffer.from(buffer as ArrayBuffer, byteOffset, length);
+    if (proto === Buffer.prototype) return BufferFrom(buffer as ArrayBuffer, byteOffset, length);
     if (proto === undefined) return new Ctor(buffer as ArrayBuffer, byteOffset, length);
     return ReflectConstruct(Ctor, [buffer, byteOffset, length], u.newTargetFor(proto));
   },
@@ -276,8 +282,10 @@ export const DataViewCodec: ObjectCodec = {
     const byteLength = u.r.varint();
     if (byteOffset < 0 || byteOffset + byteLength > ArrayBufferByteLength(buffer)) throw corrupt('DataView outside its buffer');
     return proto === undefined
-      ? new DataView(buffer as ArrayBuffer, byteOffset, byteLength)
-      : ReflectConstruct(DataView, [buffer, byteOffset, byteLength], u.newTargetFor(proto));
+      ? new DataViewCtor(buffer as ArrayBuffer, byteOffset, byteLength)
+      : ReflectConstruct(DataViewCtor, [buffer, byteOffset, byteLength], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
+
+keepAlive(new BufferTracker());

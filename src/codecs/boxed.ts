@@ -4,7 +4,7 @@ import { Kind } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
 import {
-  BigIntPrototypeValueOf, BooleanPrototypeValueOf, NumberPrototypeValueOf, ObjectSetPrototypeOf,
+  BigIntPrototypeValueOf, BooleanPrototypeValueOf, NumberPrototypeValueOf, ObjectFn, ObjectSetPrototypeOf,
   StringPrototypeValueOf, SymbolPrototypeValueOf,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
@@ -21,7 +21,7 @@ function boxed(kind: Kind, name: string, proto: object, valueOf: (o: unknown) =>
     create(u: Unpickler, protoArg) {
       const v = u.readOne();
       if (!check(v)) throw corrupt(`bad ${name} value`);
-      const o = Object(v) as object;
+      const o = ObjectFn(v) as object;
       if (protoArg !== undefined) ObjectSetPrototypeOf(o, protoArg);
       return o;
     },

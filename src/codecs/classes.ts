@@ -20,6 +20,7 @@ import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
   FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectSetPrototypeOf, ReflectConstruct,
+  functionName,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import type { Env, Maker } from '../code/closures.js';
@@ -293,7 +294,7 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       try {
         o = ReflectConstruct(cls, []) as object;
       } catch (e) {
-        throw corrupt(`could not restore an instance of ${cls.name || 'a class'}: ${(e as Error).message}`);
+        throw corrupt(`could not restore an instance of ${functionName(cls as Function) || 'a class'}: ${(e as Error).message}`);
       } finally {
         RESTORE.on = false;
       }

@@ -22,6 +22,8 @@ export interface ObjectCodec<T extends object = object> {
   readonly code?: boolean;
   /** The fill may come in several Fill records (scope environments grow while the walk finds functions). */
   readonly multiFill?: boolean;
+  /** For a fill written after the root: the path to show in errors (default `root.<name>`). */
+  pathOf?(o: T): string;
   /** The prototype such objects have unless told otherwise (in the current realm). */
   defaultProto(o: T | null, u?: Unpickler): object | null;
   /** Objects that must exist before this one can be created, besides the prototype. */

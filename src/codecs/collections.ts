@@ -6,7 +6,7 @@ import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, mapEntryLabel, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
-  MapIteratorNext, MapPrototypeEntries, ReflectConstruct, SetIteratorNext, SetPrototypeValues,
+  MapCtor, MapIteratorNext, MapPrototypeEntries, ReflectConstruct, SetCtor, SetIteratorNext, SetPrototypeValues,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 
@@ -27,7 +27,7 @@ export const MapCodec: ObjectCodec = {
     p.pushList(values, new FillLabels(nContents, mapEntryLabel(values), keys, m));
   },
   create(u: Unpickler, proto) {
-    return proto === undefined ? new Map() : ReflectConstruct(Map, [], u.newTargetFor(proto));
+    return proto === undefined ? new MapCtor() : ReflectConstruct(MapCtor, [], u.newTargetFor(proto));
   },
   readFill(u: Unpickler, o: object) {
     const s = new FillState(o);
@@ -55,7 +55,7 @@ export const SetCodec: ObjectCodec = {
     p.pushList(values, new FillLabels(nContents, (i) => `.<value #${i}>`, keys, set));
   },
   create(u: Unpickler, proto) {
-    return proto === undefined ? new Set() : ReflectConstruct(Set, [], u.newTargetFor(proto));
+    return proto === undefined ? new SetCtor() : ReflectConstruct(SetCtor, [], u.newTargetFor(proto));
   },
   readFill(u: Unpickler, o: object) {
     const s = new FillState(o);

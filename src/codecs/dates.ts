@@ -7,8 +7,8 @@ import { Kind } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
 import {
-  DatePrototypeGetTime, ObjectGetOwnPropertyDescriptor, ReflectConstruct, RegExpPrototypeGetFlags,
-  RegExpPrototypeGetSource,
+  DateCtor, DatePrototypeGetTime, ObjectGetOwnPropertyDescriptor, ObjectSetPrototypeOf, ReflectConstruct,
+  RegExpCtor, RegExpPrototypeGetFlags, RegExpPrototypeGetSource, URLCtor, URLSearchParamsCtor,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { readPlainFill, writePlainFill } from './objects.js';
@@ -28,7 +28,7 @@ export const DateCodec: ObjectCodec = {
     const valid = u.r.u8();
     if (valid > 1) throw corrupt('bad date flag');
     const t = valid ? u.r.f64() : NaN;
-    return proto === undefined ? new Date(t) : ReflectConstruct(Date, [t], u.newTargetFor(proto));
+    return proto === undefined ? new DateCtor(t) : ReflectConstruct(DateCtor, [t], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
@@ -45,9 +45,10 @@ export const RegExpCodec: ObjectCodec = {
   create(u: Unpickler, proto) {
     const source = u.readString();
     const flags = u.readString();
-    if (!/^[dgimsuyv]*$/.test(flags)) throw corrupt(`bad regexp flags ${JSON.stringify(flags)}`);
+    if (!validFlags(flags)) throw corrupt(`bad regexp flags ${JSON.stringify(flags)}`);
     try {
-      return proto === undefined ? new RegExp(source, flags) : ReflectConstruct(RegExp, [source, flags], u.newTargetFor(proto));
+      u.charge(source.length);
+      return proto === undefined ? new RegExpCtor(source, flags) : ReflectConstruct(RegExpCtor, [source, flags], u.newTargetFor(proto));
     } catch (e) {
       throw corrupt(`bad regular expression: ${(e as Error).message}`);
     }
@@ -73,8 +74,9 @@ export const URLCodec: ObjectCodec = {
   create(u: Unpickler, proto) {
     const href = u.readString();
     let url: URL;
-    try { url = new URL(href); } catch { throw corrupt(`bad URL ${JSON.stringify(href)}`); }
-    if (proto !== undefined) Object.setPrototypeOf(url, proto);
+    u.charge(href.length);
+    try { url = new URLCtor(href); } catch { throw corrupt(`bad URL ${JSON.stringify(href)}`); }
+    if (proto !== undefined) ObjectSetPrototypeOf(url, proto);
     return url;
   },
   readFill(u, o) { readPlainFill(u, o); },
@@ -87,9 +89,18 @@ export const URLSearchParamsCodec: ObjectCodec = {
   writeCreate(p: Pickler, o: object) { p.writeString(searchParamsToString.call(o)); },
   writeFill(p, o) { writePlainFill(p, o); },
   create(u: Unpickler, proto) {
-    const params = new URLSearchParams(u.readString());
-    if (proto !== undefined) Object.setPrototypeOf(params, proto);
+    const query = u.readString();
+    u.charge(query.length);
+    const params = new URLSearchParamsCtor(query);
+    if (proto !== undefined) ObjectSetPrototypeOf(params, proto);
     return params;
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
+
+function validFlags(flags: string): boolean {
+  for (let i = 0; i < flags.length; i++) {
+    if ('dgimsuyv'.indexOf(flags[i]!) < 0 || flags.indexOf(flags[i]!) !== i) return false;
+  }
+  return true;
+}

@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 import { Kind, KIND_COUNT } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
-  ArrayIsArray, ObjectGetOwnPropertyDescriptor, isArgumentsObject, isArrayBuffer,
+  ObjectGetPrototypeOf, ArrayIsArray, ObjectGetOwnPropertyDescriptor, isArgumentsObject, isArrayBuffer,
   isBigIntObject, isBooleanObject, isDataView, isDate, isExternal, isFinalizationRegistry, isGeneratorObject,
   isMap, isMapIterator, isModuleNamespaceObject, isNativeError, isNumberObject, isPromise, isRegExp, isSet,
   isProxy, isSetIterator, isSharedArrayBuffer, isStringObject, isSymbolObject, isTypedArray, isWeakMap, isWeakRef,
@@ -29,11 +29,25 @@ for (const c of [OrdinaryCodec, ArrayCodec, MapCodec, SetCodec, DateCodec, RegEx
   CODECS[c.kind] = c;
 }
 
+/** Whether `proto` is on `o`'s prototype chain (no traps: the caller excluded proxies). */
+function inherits(o: object, proto: object): boolean {
+  for (let p = ObjectGetPrototypeOf(o); p !== null; p = ObjectGetPrototypeOf(p)) {
+    if (p === proto) return true;
+    if (isProxy(p)) return false;
+  }
+  return false;
+}
+
+// Brand checks that work by catching a TypeError are slow (V8 builds an error with a stack each time), so
+// they run only for objects whose chain has the class's prototype.
+const isWeakRefObject = (o: object) => inherits(o, WeakRef.prototype) && isWeakRef(o);
+const isFinalizationRegistryObject = (o: object) => inherits(o, FinalizationRegistry.prototype) && isFinalizationRegistry(o);
+
 const UNSUPPORTED: [(o: object) => boolean, string][] = [
   [isWeakMap, 'a WeakMap cannot be serialized: its entries cannot be enumerated. Use a Map, or leave it out'],
   [isWeakSet, 'a WeakSet cannot be serialized: its entries cannot be enumerated. Use a Set, or leave it out'],
-  [isWeakRef, 'a WeakRef cannot be serialized: it must not keep its target alive. Serialize the target itself'],
-  [isFinalizationRegistry, 'a FinalizationRegistry cannot be serialized: it watches objects of this process'],
+  [isWeakRefObject, 'a WeakRef cannot be serialized: it must not keep its target alive. Serialize the target itself'],
+  [isFinalizationRegistryObject, 'a FinalizationRegistry cannot be serialized: it watches objects of this process'],
   [isPromise, 'a Promise cannot be serialized: it is a pending computation. Await it and serialize the result'],
   [isGeneratorObject, 'a generator object cannot be serialized: its suspended execution state is not reachable. ' +
     'Serialize the generator function and the data it needs instead'],
@@ -81,8 +95,8 @@ function brandCodec(p: Pickler, o: object): ObjectCodec<object> {
   if (isSymbolObject(o)) return BoxedSymbolCodec;
   if (isArgumentsObject(o)) return ArgumentsCodec;
   for (const [test, message] of UNSUPPORTED) if (test(o)) p.fail('PIKALA_UNSUPPORTED', message);
-  if (isURL(o)) return URLCodec;
-  if (isURLSearchParams(o)) return URLSearchParamsCodec;
+  if (inherits(o, URL.prototype) && isURL(o)) return URLCodec;
+  if (inherits(o, URLSearchParams.prototype) && isURLSearchParams(o)) return URLSearchParamsCodec;
   return OrdinaryCodec;
 }
 

@@ -221,6 +221,7 @@ export const ScopeCodec: ObjectCodec<Env> = {
   name: 'scope',
   code: true,
   multiFill: true,
+  pathOf: (env) => env.origin,
   defaultProto: (env) => (env === null ? null : ObjectGetPrototypeOf(env)),
   deps: (env) => (env.parent !== null ? [env.parent] : []),
   writeCreate(p: Pickler, env: Env) {

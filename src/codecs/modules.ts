@@ -19,9 +19,11 @@ export function moduleRefCodec(refs: ModuleRefSource): ObjectCodec<object> {
     kind: Kind.ModuleRef,
     name: 'module',
     code: true,
-    defaultProto: () => null,
+    // The receiver's own object keeps its own prototype: never written.
+    defaultProto: (o) => (o === null ? null : Object.getPrototypeOf(o) as object | null),
     writeCreate(p: Pickler, o: object) {
       const ref = refs.moduleRefOf(o);
+      p.hasCode = true;
       p.w.u8(ref.kind === 'require' ? 1 : ref.kind === 'namespace' ? 2 : 0);
       p.writeString(ref.specifier);
       p.w.varint(ref.path.length);

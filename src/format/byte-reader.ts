@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
 import { StringFromCharCode } from '../util/primordials.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 export class ByteReader {
   readonly buf: Uint8Array;
@@ -138,3 +139,5 @@ export class ByteReader {
     return this.nodeBuf.ucs2Slice(p, p + units * 2);
   }
 }
+
+keepAlive(new ByteReader(new Uint8Array(8)));

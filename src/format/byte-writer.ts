@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { StringIsWellFormed } from '../util/primordials.js';
 import { Tag } from './tags.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 const NON_LATIN1 = /[^\x00-\xff]/;
 const MIN_CAPACITY = 1024;
@@ -199,3 +200,5 @@ declare module 'node:buffer' {
     ucs2Slice(start: number, end: number): string;
   }
 }
+
+keepAlive(new ByteWriter(64));

@@ -24,6 +24,7 @@ import { ShapeTree, type ShapeNode } from './shapes.js';
 import { describeKey, propertySegment } from './paths.js';
 import { WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { OrdinaryCodec } from '../codecs/objects.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 const enum Frame {
   Shape,   // values obj[keys[i]]
@@ -105,8 +106,11 @@ class StringSlots {
   }
 }
 
-/** A never-matching map reference so the fast path needs no null checks. */
-const NO_REF: object = Object.create(null, { never: { value: 1 } });
+/**
+ * A never-matching map reference so the fast path needs no null checks. It must be a fast-mode object with
+ * a map of its own: dictionary-mode objects (like Object.create(null, ...)) share maps with each other.
+ */
+const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
 export class Pickler {
   readonly w: ByteWriter;
@@ -172,11 +176,9 @@ export class Pickler {
         const o = this.deferred[i]!;
         const codec = this.deferredCodec[i++]!;
         w.tagVarint(Tag.Fill, this.memo.get(o)!);
-        this.withContext(`<${codec.name}>`, () => codec.writeFill(this, o));
-        this.drain();
+        this.withPathRoot(codec.pathOf?.(o) ?? `root.<${codec.name}>`, () => { codec.writeFill(this, o); this.drain(); });
       }
       if (!this.hooks.writePendingFill?.(this)) break;
-      this.drain();
     }
     this.buffers.writeBytes(this);
     w.u8(Tag.End);
@@ -196,8 +198,16 @@ export class Pickler {
     const codec = this.hooks.internalCodec?.(o);
     if (codec === undefined) throw new Error('pikala internal error: refill of an object without a codec');
     this.w.tagVarint(Tag.Fill, id);
-    this.withContext(`<${codec.name}>`, () => codec.writeFill(this, o));
+    this.withPathRoot(codec.pathOf?.(o) ?? `root.<${codec.name}>`, () => { codec.writeFill(this, o); this.drain(); });
   }
+
+  /** Paths of values written by `f` (and the frames it pushes) start at `root` instead of the value root. */
+  private withPathRoot(root: string, f: () => void): void {
+    const saved = this.pathRoot;
+    this.pathRoot = root;
+    try { f(); } finally { this.pathRoot = saved; }
+  }
+  private pathRoot = 'root';
 
   // ---------------------------------------------------------------------------------------------- walk
 
@@ -386,7 +396,7 @@ export class Pickler {
         }
       }
       if (ArrayIsArray(o)) {
-        if (maps.sameMap(o, this.lastArrayRef)) {
+        if (maps.sameMap(o, this.lastArrayRef) && (!this.lastArrayHoley || !isSparse(o as unknown[], countPresent(o as unknown[])))) {
           this.writeArray(o as unknown[], this.lastArrayHoley);
           return;
         }
@@ -402,6 +412,7 @@ export class Pickler {
           if (maps.sameMap(o, ref)) {
             this.lastArrayRef = ref;
             this.lastArrayHoley = true;
+            if (isSparse(o as unknown[], countPresent(o as unknown[]))) break;
             this.writeArray(o as unknown[], true);
             return;
           }
@@ -418,6 +429,10 @@ export class Pickler {
         'Serialize the target object instead');
     }
     const proto = ObjectGetPrototypeOf(o);
+    if (proto !== null && isProxy(proto)) {
+      this.fail('PIKALA_UNSUPPORTED', 'an object whose prototype is a Proxy cannot be serialized: the proxy\'s ' +
+        'traps are code that would have to run to read it');
+    }
     if (proto === ObjectPrototype) {
       // Module objects (require('node:path')) look like plain records but travel by reference.
       if (this.hooks.moduleObjectPath !== undefined) {
@@ -442,9 +457,14 @@ export class Pickler {
         this.writeShaped(o, node);
         return;
       }
-    } else if (proto === ArrayPrototype && maps === null && ArrayIsArray(o) && isPlainArray(o as unknown[])) {
-      this.writeArray(o as unknown[], true);
-      return;
+    } else if (proto === ArrayPrototype && ArrayIsArray(o)) {
+      // Arrays V8 keeps in a slow representation (and every array without natives) are checked exactly,
+      // and written like fast ones, so equal arrays give equal bytes however V8 stores them.
+      const present = plainArrayCount(o as unknown[]);
+      if (present >= 0 && !isSparse(o as unknown[], present)) {
+        this.writeArray(o as unknown[], true);
+        return;
+      }
     }
     this.writeGeneric(o, proto);
   }
@@ -497,7 +517,10 @@ export class Pickler {
   }
 
   /** Writes a well-known object of the runtime by its path. */
-  writeBuiltin(o: object, path: string): void {
+  writeBuiltin(o: object, path: string, asPrototype = false): void {
+    // A built-in function or module, or any built-in handed out as a value (Math, Object.prototype), is a
+    // capability a data-only reader refuses; as a prototype a built-in is only structure.
+    if (!asPrototype || typeof o === 'function' || path.startsWith('node:')) this.hasCode = true;
     this.w.u8(Tag.Builtin);
     this.writeString(path);
     this.memoize(o);
@@ -531,7 +554,7 @@ export class Pickler {
     const id = this.memo.get(dep);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     const path = this.hooks.builtinPath?.(dep);
-    if (path !== undefined) { this.writeBuiltin(dep, path); return; }
+    if (path !== undefined) { this.writeBuiltin(dep, path, true); return; }
     throw new Error(`pikala internal error: dependency written before it was defined`);
   }
 
@@ -606,8 +629,17 @@ export class Pickler {
     for (let i = 0; i < all.length; i++) {
       const k = all[i]!;
       if (skip !== null && skip(k)) continue;
+      let d: PropertyDescriptor;
+      try {
+        d = ObjectGetOwnPropertyDescriptor(o, k)!;
+      } catch (e) {
+        // V8 formats an Error's stack when it is first read; that can throw (a message that is the error
+        // itself). Such a stack is left out; anything else is reported.
+        if (k === 'stack') continue;
+        throw e;
+      }
       keys.push(k);
-      descs.push(ObjectGetOwnPropertyDescriptor(o, k)!);
+      descs.push(d);
     }
     w.varint(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -672,7 +704,7 @@ export class Pickler {
   }
 
   currentPath(): string {
-    let path = 'root';
+    let path = this.pathRoot;
     let ctx = 0;
     for (let f = 0; f < this.sp; f++) {
       while (ctx < this.pathContext.length && this.pathContextDepth[ctx]! <= f) path += '.' + this.pathContext[ctx++];
@@ -700,18 +732,32 @@ function isPlainData(o: object, keys: string[]): boolean {
   return true;
 }
 
-/** Exact check used when map identity is unavailable: a plain array without extra properties. */
-function isPlainArray(a: unknown[]): boolean {
-  if (!ObjectIsExtensible(a)) return false;
-  if (ObjectGetOwnPropertySymbols(a).length !== 0) return false;
+/**
+ * Exact check of a plain array (extensible, no property but its elements and a writable length, every
+ * element a default data property): the number of elements present, or -1 when it is not plain.
+ */
+function plainArrayCount(a: unknown[]): number {
+  if (!ObjectIsExtensible(a)) return -1;
+  if (ObjectGetOwnPropertySymbols(a).length !== 0) return -1;
   const names = ObjectGetOwnPropertyNames(a);
-  if (names[names.length - 1] !== 'length') return false;
-  if (!ObjectGetOwnPropertyDescriptor(a, 'length')!.writable) return false;
+  if (names[names.length - 1] !== 'length') return -1;
+  if (!ObjectGetOwnPropertyDescriptor(a, 'length')!.writable) return -1;
   for (let i = 0; i < names.length - 1; i++) {
     const d = ObjectGetOwnPropertyDescriptor(a, names[i]!)!;
-    if (d.writable !== true || d.configurable !== true || d.enumerable !== true) return false;
+    if (d.writable !== true || d.configurable !== true || d.enumerable !== true) return -1;
   }
-  return true;
+  return names.length - 1;
+}
+
+function countPresent(a: unknown[]): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (ObjectHasOwn(a, i)) n++;
+  return n;
+}
+
+/** Mostly empty arrays go as index/value pairs (the generic Array record), like codecs/arrays.ts decides. */
+function isSparse(a: unknown[], present: number): boolean {
+  return present * 4 < a.length;
 }
 
 /** The integrity level of an object, checked from strongest to weakest. */
@@ -747,4 +793,11 @@ export class FillLabels implements ListLabels {
 
 export function mapEntryLabel(entries: unknown[]): (i: number) => string {
   return (i) => (i & 1) ? `.get(${describeKey(entries[i - 1])})` : `.<key ${describeKey(entries[i])}>`;
+}
+
+keepAlive(new FillLabels(0, () => '', [], null));
+{
+  const p = new Pickler();
+  p.dump({ keep: [1, 'alive', new Map()] });
+  keepAlive(p);
 }

@@ -2,6 +2,7 @@
  * Repeated key lists ("shapes") are written once per payload and referenced by number afterwards, like
  * V8's hidden classes or msgpackr's records. Lookup walks a key-transition tree: one Map step per key.
  */
+import { keepAlive } from '../util/keep-alive.js';
 export class ShapeNode {
   /** Children by next key. */
   next: Map<string, ShapeNode> | null = null;
@@ -48,3 +49,5 @@ export class ShapeTree {
     return node.id;
   }
 }
+
+keepAlive(new ShapeTree().lookup(['keep', 'alive']));

@@ -10,11 +10,13 @@ import { PikalaError, corrupt } from '../api/errors.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { Attr, FIXINT_LIMIT, Integrity, Tag } from '../format/tags.js';
 import {
-  ArrayPrototype, MapPrototypeSet, ObjectDefineProperty, ObjectFreeze, ObjectGetOwnPropertyDescriptor,
-  ObjectGetOwnPropertyNames, ObjectPreventExtensions, ObjectPrototype, ObjectSeal, SetPrototypeAdd, SymbolFor,
+  ArrayPrototype, BigIntFn, MapPrototypeSet, ObjectDefineProperty, ObjectFreeze, ObjectGetOwnPropertyDescriptor,
+  ObjectGetOwnPropertyNames, ObjectPreventExtensions, ObjectPrototype, ObjectSeal, SetPrototypeAdd, SymbolFn,
+  SymbolFor, TypedArrayPrototypeSet, Uint8ArrayCtor, isArrayIndex, ArrayIsArray, isTypedArray,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 const enum Frame {
   Shape,        // obj[keys[i]] = v
@@ -108,10 +110,17 @@ export class Unpickler {
     this.options = options.options;
     this.objectHazards = protoHazards(ObjectPrototype);
     this.arrayIndexHazard = hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
+    this.budget = 64 * (end - start) + (1 << 20);
   }
 
   /** Reads the body: the code prologue, the root value, then deferred fills and buffer bytes, up to End. */
   load(): unknown {
+    if (this.arrayIndexHazard) {
+      // Every array write (pikala's own tables included) would consult those properties, setters included.
+      throw new PikalaError('PIKALA_UNSUPPORTED',
+        'Array.prototype or Object.prototype has an index property (like "0"): something modified the ' +
+        'built-ins of this process, and writing any array here could call it. pikala refuses to load here');
+    }
     const r = this.r;
     if (r.pos < r.end && r.buf[r.pos] === Tag.Code) {
       r.pos++;
@@ -150,6 +159,7 @@ export class Unpickler {
   readValue(): unknown {
     const base = this.sp;
     const v = this.readOne();
+    if (v === HOLE_VALUE) throw corrupt('hole outside an array');
     if (this.sp > base) this.run(base);
     return v;
   }
@@ -229,7 +239,7 @@ export class Unpickler {
       }
     }
     if (v === HOLE_VALUE) throw corrupt('hole as a property value');
-    s.propValues.push(v);
+    s.propValues[s.propValues.length] = v;
   }
 
   private defineElement(o: object, i: number, v: unknown): void {
@@ -259,9 +269,14 @@ export class Unpickler {
     if (s.remove !== null) for (const k of s.remove) delete (o as Record<PropertyKey, unknown>)[k];
     let vi = 0;
     const values = s.propValues;
+    const isArray = ArrayIsArray(o);
+    const typed = isTypedArray(o);
     for (let p = 0; p < s.propKeys.length; p++) {
       const attr = s.propAttrs[p]!;
       const key = s.propKeys[p]!;
+      // Defining these converts the value with ToNumber, which could call a getter or valueOf.
+      if (isArray && key === 'length' && typeof values[vi] !== 'number') throw corrupt('array length is not a number');
+      if (typed && typeof key === 'string' && isCanonicalNumeric(key)) throw corrupt('typed array element as a property');
       if (attr & Attr.Accessor) {
         const get = values[vi++], set = values[vi++];
         if (get !== undefined && typeof get !== 'function' || set !== undefined && typeof set !== 'function') {
@@ -300,8 +315,8 @@ export class Unpickler {
       if (attr > 15) throw corrupt(`bad attribute byte ${attr}`);
       const key = this.readOne();
       if (typeof key !== 'string' && typeof key !== 'symbol') throw corrupt('property key is not a string or symbol');
-      s.propKeys.push(key);
-      s.propAttrs.push(attr);
+      s.propKeys[s.propKeys.length] = key;
+      s.propAttrs[s.propAttrs.length] = attr;
       nValues += attr & Attr.Accessor ? 2 : 1;
     }
     const total = s.nContents + nValues;
@@ -340,7 +355,7 @@ export class Unpickler {
       const tag = r.u8();
       if (tag < FIXINT_LIMIT) return tag;
       switch (tag) {
-        case Tag.StrLatin1: { const s = r.latin1(r.varint()); this.strings.push(s); return s; }
+        case Tag.StrLatin1: { const s = r.latin1(r.varint()); this.strings[this.strings.length] = s; return s; }
         case Tag.StrRef: {
           const i = r.varint();
           if (i >= this.strings.length) throw corrupt(`string reference ${i} out of range`);
@@ -350,7 +365,7 @@ export class Unpickler {
         case Tag.Array: {
           const n = r.count(1);
           const a: unknown[] = [];
-          this.memo.push(a);
+          this.memoPush(a);
           if (n !== 0) this.push(Frame.Array, a, null, n);
           return a;
         }
@@ -363,28 +378,28 @@ export class Unpickler {
         case Tag.Float64: return r.f64();
         case Tag.NaN: return NaN;
         case Tag.StrEmpty: return '';
-        case Tag.StrUtf8: { const s = r.utf8(r.varint()); this.strings.push(s); return s; }
-        case Tag.StrUtf16: { const s = r.utf16(r.varint()); this.strings.push(s); return s; }
+        case Tag.StrUtf8: { const s = r.utf8(r.varint()); this.strings[this.strings.length] = s; return s; }
+        case Tag.StrUtf16: { const s = r.utf16(r.varint()); this.strings[this.strings.length] = s; return s; }
         case Tag.BigInt64: return r.bigInt64();
         case Tag.BigInt: return this.readBigInt();
         case Tag.SymbolUnique: {
           const d = this.readOne();
           if (d !== undefined && typeof d !== 'string') throw corrupt('symbol description is not a string');
-          const s = Symbol(d as string | undefined);
-          this.memo.push(s);
+          const s = SymbolFn(d as string | undefined);
+          this.memoPush(s);
           return s;
         }
         case Tag.SymbolRegistered: {
           const key = this.readString();
           const s = SymbolFor(key);
-          this.memo.push(s);
+          this.memoPush(s);
           return s;
         }
         case Tag.SymbolWellKnown: {
           const name = this.readString();
           const s = WELL_KNOWN_SYMBOLS.get(name);
           if (s === undefined) throw new PikalaError('PIKALA_UNSUPPORTED', `this runtime has no well-known symbol Symbol.${name}`);
-          this.memo.push(s);
+          this.memoPush(s);
           return s;
         }
         case Tag.Hole: return HOLE_VALUE;
@@ -393,7 +408,14 @@ export class Unpickler {
           if (r.u8() !== Tag.Object) throw corrupt('Define not followed by an Object record');
           this.readObjectRecord(true);
           continue;
-        case Tag.Builtin: return this.readBuiltin();
+        case Tag.Builtin:
+          // Data-only loads accept built-ins only as prototypes (readObjectRef): handing the receiver's own
+          // Object.prototype or Math to a caller that writes into loaded data would let a payload pollute them.
+          if (!this.allowCode) {
+            throw new PikalaError('PIKALA_CODE_REFUSED', 'the payload holds a built-in object as a value, which ' +
+              'loads with allowCode: false does not hand out');
+          }
+          return this.readBuiltin();
         default:
           throw corrupt(`unknown tag 0x${tag.toString(16)} at offset ${r.pos - 1}`);
       }
@@ -410,16 +432,16 @@ export class Unpickler {
       for (let i = 0; i < n; i++) {
         const k = this.readOne();
         if (typeof k !== 'string') throw corrupt('shape key is not a string');
-        keys.push(k);
+        keys[keys.length] = k;
         if (this.objectHazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
       }
-      this.shapes.push({ keys, hazard });
+      this.shapes[this.shapes.length] = { keys, hazard };
       id = this.shapes.length;
     }
     const shape = this.shapes[id - 1];
     if (shape === undefined) throw corrupt(`shape ${id} is not defined`);
     const o = {};
-    this.memo.push(o);
+    this.memoPush(o);
     const n = shape.keys.length;
     if (n !== 0) {
       if (n > r.remaining) throw corrupt('object values exceed the payload');
@@ -444,7 +466,7 @@ export class Unpickler {
     if (flags & 4) proto = null;
     else if (flags & 2) proto = this.readObjectRef();
     const o = codec.create(this, proto);
-    this.memo.push(o);
+    this.memoPush(o);
     if (define || (flags & 1)) {
       if (!define) throw corrupt('a deferred record outside Define');
       this.deferredCodec.set(o, codec);
@@ -466,9 +488,18 @@ export class Unpickler {
     return v as object;
   }
 
+  private readonly builtins = new Map<string, object | undefined>();
+
   private readBuiltin(): object {
     const path = this.readString();
-    const resolved = this.hooks.resolveBuiltin?.(path, !this.allowCode);
+    let resolved: object | undefined;
+    if (this.builtins.has(path)) {
+      resolved = this.builtins.get(path);
+    } else {
+      this.charge(path.length);
+      resolved = this.hooks.resolveBuiltin?.(path, !this.allowCode);
+      this.builtins.set(path, resolved);
+    }
     if (resolved === undefined) {
       if (!this.allowCode) {
         throw new PikalaError('PIKALA_CODE_REFUSED',
@@ -476,7 +507,7 @@ export class Unpickler {
       }
       throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `this runtime (Node ${process.version}) has no built-in ${path}`);
     }
-    this.memo.push(resolved);
+    this.memoPush(resolved);
     return resolved;
   }
 
@@ -495,7 +526,7 @@ export class Unpickler {
     const bytes = r.bytes(n);
     let hex = '';
     for (let i = n - 1; i >= 0; i--) hex += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
-    const v = n === 0 ? 0n : BigInt('0x' + hex);
+    const v = n === 0 ? 0n : BigIntFn('0x' + hex);
     return sign ? -v : v;
   }
 
@@ -507,8 +538,34 @@ export class Unpickler {
     if (info.length < 0) throw corrupt('bytes of one buffer written twice');
     r.skipAlign(8);
     const src = r.bytes(info.length);
-    new Uint8Array(target as ArrayBuffer).set(src);
+    TypedArrayPrototypeSet(new Uint8ArrayCtor(target as ArrayBuffer), src);
     this.bufferBases.set(target as object, { base: info.base, length: -1 });
+  }
+
+  private announced = 0;
+  private spent = 0;
+  private readonly budget: number;
+
+  /** A buffer of `n` bytes will be filled by a later Bytes record: all of them must fit in the payload. */
+  announceBytes(n: number): void {
+    this.announced += n;
+    if (this.announced > this.r.end) throw corrupt(`buffers announce ${this.announced} bytes; the payload has ${this.r.end}`);
+  }
+
+  /**
+   * Work that a short record can make the loader repeat (parsing a URL or compiling a RegExp from a string
+   * referenced by 2 bytes, walking a built-in path): bounded by a multiple of the payload size, so the time
+   * and memory of a load stay proportional to its input.
+   */
+  charge(units: number): void {
+    this.spent += units;
+    if (this.spent > this.budget) {
+      throw new PikalaError('PIKALA_LIMIT', `the payload asks for more work than its size allows (${this.spent} units for ${this.r.end} bytes)`);
+    }
+  }
+
+  memoPush(o: unknown): void {
+    this.memo[this.memo.length] = o;
   }
 
   memoAt(id: number): unknown {
@@ -531,8 +588,12 @@ export class Unpickler {
 
 const NULL_KEY = {};
 
+function isCanonicalNumeric(k: string): boolean {
+  return k === '-0' || String(Number(k)) === k;
+}
+
 function isIndex(k: string): boolean {
-  return /^(?:0|[1-9]\d*)$/.test(k) && +k < 4294967295;
+  return isArrayIndex(k);
 }
 
 /** Names of Object.prototype properties an assignment would not simply create on the target. */
@@ -549,3 +610,6 @@ function hasIndexProperties(o: object): boolean {
   for (const name of ObjectGetOwnPropertyNames(o)) if (isIndex(name)) return true;
   return false;
 }
+
+keepAlive(new FillState({}));
+keepAlive(new Unpickler(new Uint8Array(0), 0, 0, { allowCode: false, hooks: {} }));

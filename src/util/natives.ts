@@ -27,25 +27,33 @@ export interface MapHelpers {
   scriptPosition(fn: Function): number;
 }
 
-function compile(): MapHelpers | null {
-  if (process.env.PIKALA_NO_NATIVES === '1') return null;
-  const make = () => ({
+function make(): MapHelpers {
+  return {
     sameMap: vm.compileFunction('return %HaveSameMap(a, b)', ['a', 'b']) as MapHelpers['sameMap'],
     hasFastProperties: vm.compileFunction('return %HasFastProperties(o)', ['o']) as MapHelpers['hasFastProperties'],
     hasDictionaryElements: vm.compileFunction('return %HasDictionaryElements(o)', ['o']) as MapHelpers['hasDictionaryElements'],
     scriptSource: vm.compileFunction('return %FunctionGetScriptSource(f)', ['f']) as MapHelpers['scriptSource'],
     scriptPosition: vm.compileFunction('return %FunctionGetScriptSourcePosition(f)', ['f']) as MapHelpers['scriptPosition'],
-  });
+  };
+}
+
+/** Compiles the helpers, switching the natives syntax on for the duration if the process does not have it. */
+function makeWithFlag(): MapHelpers {
+  try {
+    return make();
+  } catch {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    try { return make(); } finally { v8.setFlagsFromString('--no-allow-natives-syntax'); }
+  }
+}
+
+function compile(): MapHelpers | null {
+  if (process.env.PIKALA_NO_NATIVES === '1') return null;
   let helpers: MapHelpers;
   try {
-    helpers = make();
+    helpers = makeWithFlag();
   } catch {
-    try {
-      v8.setFlagsFromString('--allow-natives-syntax');
-      try { helpers = make(); } finally { v8.setFlagsFromString('--no-allow-natives-syntax'); }
-    } catch {
-      return null;
-    }
+    return null;
   }
   // Trust the helpers only if they answer as V8 documents them.
   try {
@@ -60,7 +68,26 @@ function compile(): MapHelpers | null {
   return helpers;
 }
 
-export const maps: MapHelpers | null = compile();
+let raw: MapHelpers | null = compile();
+
+/**
+ * V8 flushes the bytecode of functions that have not run for a while and recompiles them on their next
+ * call, with the flags of that moment: by then the natives syntax is off, so the call throws a SyntaxError.
+ * Each helper recompiles (with the flag on again) and retries when that happens.
+ */
+function again<T>(e: unknown, call: () => T): T {
+  if (!(e instanceof SyntaxError)) throw e;
+  raw = makeWithFlag();
+  return call();
+}
+
+export const maps: MapHelpers | null = raw === null ? null : {
+  sameMap(a, b) { try { return raw!.sameMap(a, b); } catch (e) { return again(e, () => raw!.sameMap(a, b)); } },
+  hasFastProperties(o) { try { return raw!.hasFastProperties(o); } catch (e) { return again(e, () => raw!.hasFastProperties(o)); } },
+  hasDictionaryElements(o) { try { return raw!.hasDictionaryElements(o); } catch (e) { return again(e, () => raw!.hasDictionaryElements(o)); } },
+  scriptSource(f) { try { return raw!.scriptSource(f); } catch (e) { return again(e, () => raw!.scriptSource(f)); } },
+  scriptPosition(f) { try { return raw!.scriptPosition(f); } catch (e) { return again(e, () => raw!.scriptPosition(f)); } },
+};
 
 /**
  * Arrays in each fast elements kind, created by literals: their maps are the realm's initial array maps,

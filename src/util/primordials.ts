@@ -111,3 +111,42 @@ export function isWeakRef(o: object): boolean {
 export function isFinalizationRegistry(o: object): boolean {
   try { FinalizationRegistryPrototypeUnregister(o, {}); return true; } catch { return false; }
 }
+
+/** A function's own `name` data property, without calling a getter (a class may define `static get name`). */
+export function functionName(fn: Function): string {
+  const d = ObjectGetOwnPropertyDescriptor(fn, 'name');
+  return d !== undefined && typeof d.value === 'string' ? d.value : '';
+}
+
+// Constructors and functions the loader calls, captured when pikala loads: a program (or a library that
+// patches globals) replacing them later is never called by loads.
+export const MapCtor = Map;
+export const SetCtor = Set;
+export const DateCtor = Date;
+export const RegExpCtor = RegExp;
+export const URLCtor = URL;
+export const URLSearchParamsCtor = URLSearchParams;
+export const ArrayBufferCtor = ArrayBuffer;
+export const SharedArrayBufferCtor = SharedArrayBuffer;
+export const DataViewCtor = DataView;
+export const Uint8ArrayCtor = Uint8Array;
+export const BigIntFn = BigInt;
+export const SymbolFn = Symbol;
+export const ObjectFn = Object;
+export const WeakMapCtor = WeakMap;
+export const NumberParseInt = Number.parseInt;
+export const TypedArrayPrototypeSet = uncurry(
+  (ObjectGetPrototypeOf(Uint8Array.prototype) as { set: (src: ArrayLike<number>, offset?: number) => void }).set);
+
+/** A canonical array index ("0", "17", not "017" or "4294967295"), without RegExp (whose exec a program can replace). */
+export function isArrayIndex(k: string): boolean {
+  const n = k.length;
+  if (n === 0 || n > 10) return false;
+  const c0 = k.charCodeAt(0);
+  if (c0 === 48) return n === 1;
+  for (let i = 0; i < n; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return +k < 4294967295;
+}

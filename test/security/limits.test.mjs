@@ -103,8 +103,10 @@ describe('tiny payloads announcing huge counts fail fast with PIKALA_CORRUPT, al
       for (const allowCode of [false, true]) {
         const bytes = payload(body);
         assert.ok(bytes.length < 4096);
-        assert.equal(outcome(() => loads(bytes, { allowCode })), 'PIKALA_CORRUPT', `allowCode: ${allowCode}`);
-        assert.equal(outcome(() => loads(bytes.subarray(0, bytes.length - 1), { allowCode })), 'PIKALA_CORRUPT', 'without End');
+        // A data-only load refuses a built-in as a value before reading its path.
+        const expected = name.startsWith('built-in path') && !allowCode ? 'PIKALA_CODE_REFUSED' : 'PIKALA_CORRUPT';
+        assert.equal(outcome(() => loads(bytes, { allowCode })), expected, `allowCode: ${allowCode}`);
+        assert.equal(outcome(() => loads(bytes.subarray(0, bytes.length - 1), { allowCode })), expected, 'without End');
       }
     });
   }
