@@ -134,6 +134,11 @@ function analyzeWrapped(text: string, kind: FunctionKind): SourceAnalysis {
   return { ...res, kind, isAsync: !!root.async, isGenerator: false, ownStrict: false, ast: shift(root, prefix.length) };
 }
 
+/** Analyses a text as a method (for `function() {}`, a method named function). */
+export function analyzeMethodText(text: string): SourceAnalysis {
+  return analyzeMethod(text);
+}
+
 function analyzeMethod(text: string): SourceAnalysis {
   let program: ESTree.Program;
   let prop: ESTree.Property | ESTree.MethodDefinition;

@@ -113,6 +113,7 @@ export class Env {
   fillQueued = false;
   /** Functions placed in this environment, with the index of this scope in their chain counted from Global. */
   readonly members: { fn: Function; fromEnd: number; probeable: boolean }[] = [];
+  readonly memberSet = new Set<Function>();
   /** Where the first function of this environment is in the dumped value (for error paths of its variables). */
   origin = 'root';
 
@@ -157,7 +158,7 @@ export class CodeGraph {
    */
   place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>,
     member: { fn: Function; probeable: boolean; origin: () => string },
-    shares: (existing: Env, scope: ScopeInfo, fromEnd: number) => boolean,
+    shares: (candidates: Env[], scope: ScopeInfo, fromEnd: number) => number,
     substitute: (scope: ScopeInfo, name: string, value: unknown) => unknown = (_s, _n, v) => v): Env | null {
     const fromEndOf: number[] = [];
     const chain: ScopeInfo[] = [];
@@ -189,14 +190,25 @@ export class CodeGraph {
       // Equal keys may still be two scope instances (two calls that produced equal values): ask.
       const base = this.scopeKey(scope, parent);
       let key = base;
+      const candidates: Env[] = [];
       for (let n = 2; ; n++) {
         const existing = this.envs.get(key);
-        if (existing === undefined || existing.members.some((m) => m.fn === member.fn) || shares(existing, scope, fromEnd)) break;
+        if (existing === undefined) break;
+        if (existing.memberSet.has(member.fn)) { candidates.length = 0; candidates.push(existing); break; }
+        candidates.push(existing);
         key = `${base}#${n}`;
+      }
+      if (candidates.length !== 0) {
+        // One question for all instances with this key: which one (if any) is this function's?
+        const hit = candidates.length === 1 && candidates[0]!.memberSet.has(member.fn) ? 0 : shares(candidates, scope, fromEnd);
+        if (hit >= 0) key = candidates[hit]!.key;
       }
       parent = this.env(key, parent, scope.type, scope.vars ?? {}, `${site}@${depth}`);
       if (parent.members.length === 0) parent.origin = member.origin();
-      parent.members.push({ fn: member.fn, fromEnd, probeable: member.probeable });
+      if (!parent.memberSet.has(member.fn)) {
+        parent.memberSet.add(member.fn);
+        parent.members.push({ fn: member.fn, fromEnd, probeable: member.probeable });
+      }
       const names = use.get(depth);
       if (names) for (const n of names) this.need(parent, n, substitute(scope, n, scope.vars![n]));
       if (depth === chain.length - 1 && userGlobals.size !== 0) {

@@ -15,7 +15,7 @@ import {
   ObjectHasOwn,
   functionName,
 } from '../util/primordials.js';
-import { analyzeSource, memberAccesses, SourceError, type SourceAnalysis } from './analyze.js';
+import { analyzeMethodText, analyzeSource, memberAccesses, SourceError, type SourceAnalysis } from './analyze.js';
 import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
@@ -157,6 +157,11 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       }
       throw e;
     }
+    // A method named `function` prints as `function() {}` (or `async function() {}`), which also parses as a
+    // function expression; only the method has the name 'function' (the word cannot name a function).
+    if (analysis.kind === 'function' && functionName(fn) === 'function' && !ObjectHasOwn(fn, 'prototype')) {
+      try { analysis = analyzeMethodText(text); } catch { /* keep the function reading */ }
+    }
     if (analysis.kind === 'native') {
       const capture = this.capture(p, fn);
       if (capture.bound !== undefined) {
@@ -284,7 +289,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     }
     const origin = () => this.currentPickler?.currentPath() ?? 'root';
     return this.graph.place(capture, free, userGlobals, { fn, probeable, origin },
-      (existing, scope, fromEnd) => this.sharesScope(fn, probeable, capture, existing, scope, fromEnd),
+      (candidates, scope, fromEnd) => this.sharesScope(fn, probeable, capture, candidates, scope, fromEnd),
       (scope, name, value) => this.substitute(fn, capture, scope, name, value, analysis));
   }
 
@@ -387,36 +392,41 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   }
 
   /**
-   * Whether `fn`'s scope at `fromEnd` is the same instance as `existing` (whose key is equal). Sharing only
-   * shows after load when some function assigns one of the scope's variables, so scopes whose variables no
-   * closure assigns are merged; otherwise the probe answers (a sentinel written through one closure is seen
-   * by the other or not). Without a usable probe the scopes are merged, and a warning says so.
+   * Which of `candidates` (scope instances whose key equals that of `fn`'s scope at `fromEnd`) is `fn`'s
+   * scope: an index, or -1 for none (a new instance). Sharing only shows after load when some function
+   * assigns one of the scope's variables, so scopes whose variables no closure of the script assigns are
+   * merged (index 0); otherwise the probe answers in one pause: a sentinel written through `fn` is seen by
+   * a member of the instance it shares. Without a usable probe the scopes are merged, and a warning says so.
    */
-  private sharesScope(fn: Function, probeable: boolean, capture: FunctionCapture, existing: Env, scope: ScopeInfo,
-    fromEnd: number): boolean {
+  private sharesScope(fn: Function, probeable: boolean, capture: FunctionCapture, candidates: Env[], scope: ScopeInfo,
+    fromEnd: number): number {
     const names = scope.vars ? Object.keys(scope.vars) : [];
     const info = scriptInfo(capture.scriptId, fn);
     const writes = info ? closureWrites(info) : null;
     const mutable = writes === null ? names : names.filter((n) => writes.has(n));
-    if (mutable.length === 0) return true;
+    if (mutable.length === 0) return 0;
     const prober = getProber();
-    const other = existing.members.find((m) => m.fn !== fn);
-    if (prober === null || other === undefined) return assumeShared();
+    if (prober === null) return assumeShared(0);
     const variable = mutable[0]!;
     try {
       if (probeable) {
+        const others = candidates.map((e) => e.members.find((m) => m.fn !== fn)!);
         const r = prober.probe(fn, { readThis: false, readNewTarget: false,
-          share: { fromEnd, variable, candidateFromEnd: [other.fromEnd] } }, [other.fn]);
-        return r.shares![0]!;
+          share: { fromEnd, variable, candidateFromEnd: others.map((m) => m.fromEnd) } }, others.map((m) => m.fn));
+        return r.shares!.indexOf(true);
       }
-      const probe = existing.members.find((m) => m.probeable);
-      if (probe !== undefined) {
+      // fn cannot be paused: pause a member of each candidate instead, until one of them sees fn share.
+      let unknown = false;
+      for (let i = 0; i < candidates.length; i++) {
+        const probe = candidates[i]!.members.find((m) => m.probeable);
+        if (probe === undefined) { unknown = true; continue; }
         const r = prober.probe(probe.fn, { readThis: false, readNewTarget: false,
           share: { fromEnd: probe.fromEnd, variable, candidateFromEnd: [fromEnd] } }, [fn]);
-        return r.shares![0]!;
+        if (r.shares![0]) return i;
       }
+      if (!unknown) return -1;
     } catch { /* fall back to the policy */ }
-    return assumeShared();
+    return assumeShared(0);
   }
 
   /** Strict mode is not in a function's text when it comes from the surrounding code. */
@@ -462,14 +472,14 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 }
 
 let warned = false;
-function assumeShared(): true {
+function assumeShared(index: number): number {
   if (!warned) {
     warned = true;
     process.emitWarning('pikala could not tell whether two closures share a scope whose variables they assign ' +
       '(async or generator functions only, or not on the main thread); it assumed they do. See README, Limitations.',
       { code: 'PIKALA_SHARED_SCOPE_ASSUMED' });
   }
-  return true;
+  return index;
 }
 
 /** Global names of Node classes whose instances hold live resources. */
