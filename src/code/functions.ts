@@ -19,7 +19,7 @@ import { analyzeMethodText, analyzeSource, memberAccesses, SourceError, type Sou
 import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
-import { captureFunction, proxyTarget, type FunctionCapture, type ScopeInfo } from './inspector.js';
+import { captureFunction, captureFunctions, proxyTarget, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, isNodeInternal, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { ModuleRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
@@ -360,7 +360,23 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     return v;
   }
 
+  private readonly prefetched = new Map<Function, FunctionCapture>();
+
   private capture(p: Pickler, fn: Function, privates = false): FunctionCapture {
+    if (!privates) {
+      const hit = this.prefetched.get(fn);
+      if (hit !== undefined) { this.prefetched.delete(fn); return hit; }
+      // Functions side by side in an array or object (a list of closures, an object of methods) are
+      // captured together: fewer inspector round trips.
+      const siblings = p.siblingFunctions(256).filter((f) => f !== fn && !this.plans.has(f) && !this.classPlans.has(f) &&
+        !NATIVE_TEXT.test(FunctionPrototypeToString(f)));
+      if (siblings.length !== 0) {
+        siblings.push(fn);
+        for (const [f, c] of captureFunctions(siblings)) this.prefetched.set(f, c);
+        const mine = this.prefetched.get(fn);
+        if (mine !== undefined) { this.prefetched.delete(fn); return mine; }
+      }
+    }
     try {
       return captureFunction(fn, privates);
     } catch (e) {
@@ -498,6 +514,7 @@ function makerMode(analysis: SourceAnalysis): MakerMode {
 }
 
 const NOT_A_USER_GLOBAL = Symbol('not a user global');
+const NATIVE_TEXT = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** The value of a global the receiver does not have by itself (REPL and notebook globals), or a marker. */
 function userGlobal(name: string): unknown {

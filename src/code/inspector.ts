@@ -223,6 +223,77 @@ export function captureFunction(fn: Function, wantPrivates = false): FunctionCap
 }
 
 /**
+ * Captures several functions with fewer inspector round trips: one call lists the array of functions, one
+ * per function reads its internal properties, one materialises every scope list (about half the cost of
+ * capturing them one by one). Bound functions are left to captureFunction.
+ */
+export function captureFunctions(fns: Function[]): Map<Function, FunctionCapture> {
+  const out = new Map<Function, FunctionCapture>();
+  if (fns.length === 0) return out;
+  const s = getSession();
+  try {
+    const arrayId = s.remoteId(fns);
+    const elements = s.post<{ result: RemoteProperty[] }>('Runtime.getProperties',
+      { objectId: arrayId, ownProperties: true, generatePreview: false }).result;
+    const ids: string[] = new Array(fns.length);
+    for (const e of elements) {
+      if (/^\d+$/.test(e.name) && e.value?.objectId !== undefined) ids[+e.name] = e.value.objectId;
+    }
+    const pending: { fn: Function; capture: FunctionCapture }[] = [];
+    const scopeArgs: { objectId: string }[] = [];
+    for (let i = 0; i < fns.length; i++) {
+      if (ids[i] === undefined) continue;
+      const props = s.post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties',
+        { objectId: ids[i], ownProperties: true, generatePreview: false });
+      const capture: FunctionCapture = { scriptId: '', line: 0, column: 0, scopes: [] };
+      let scopesId: string | undefined;
+      let bound = false;
+      for (const p of props.internalProperties ?? []) {
+        if (p.name === '[[FunctionLocation]]') {
+          const loc = p.value!.value as { scriptId: string; lineNumber: number; columnNumber: number };
+          capture.scriptId = loc.scriptId;
+          capture.line = loc.lineNumber;
+          capture.column = loc.columnNumber;
+        } else if (p.name === '[[Scopes]]') {
+          scopesId = p.value!.objectId;
+        } else if (p.name === '[[TargetFunction]]') {
+          bound = true;
+        }
+      }
+      if (bound || scopesId === undefined) continue;
+      pending.push({ fn: fns[i]!, capture });
+      scopeArgs.push({ objectId: scopesId });
+    }
+    if (pending.length === 0) return out;
+    const g = globalThis as Slot;
+    s.post('Runtime.callFunctionOn', {
+      objectId: arrayId,
+      functionDeclaration: `function () { 'use strict'; const a = []; for (let i = 0; i < arguments.length; i++) a[i] = arguments[i]; globalThis[Symbol.for('pikala.inspector.slot')] = a; }`,
+      arguments: scopeArgs,
+      silent: true,
+    });
+    const lists = g[SLOT] as { description: string; object: Record<string, unknown> }[][];
+    g[SLOT] = undefined;
+    for (let i = 0; i < pending.length; i++) {
+      const list = lists[i]!;
+      const { fn, capture } = pending[i]!;
+      for (let j = 0; j < list.length; j++) {
+        const entry = list[j]!;
+        const m = SCOPE_DESCRIPTION.exec(entry.description);
+        const type = m ? m[1]! : entry.description;
+        capture.scopes.push({ type, name: m?.[2] ?? '', vars: type === 'Global' ? null : entry.object });
+      }
+      out.set(fn, capture);
+    }
+    return out;
+  } catch {
+    return out; // callers capture one by one, with precise errors
+  } finally {
+    s.dirty = true;
+  }
+}
+
+/**
  * Releases what the inspector holds for the captures of a dump (one call per dump instead of one per
  * function; without it every captured value would stay alive).
  */

@@ -667,6 +667,27 @@ export class Pickler {
   }
 
   /**
+   * Functions among the values the top frame has still to write (from the current one on), at most `max`:
+   * the code layer captures them together.
+   */
+  siblingFunctions(max: number): Function[] {
+    const out: Function[] = [];
+    if (this.sp === 0) return out;
+    const top = this.sp - 1;
+    const kind = this.fKind[top];
+    const obj = this.fObj[top];
+    const keys = this.fKeys[top];
+    for (let i = this.fIdx[top]! - 1; i < this.fEnd[top]! && out.length < max; i++) {
+      let v: unknown;
+      if (kind === Frame.Shape) v = (obj as Record<string, unknown>)[(keys as string[])[i]!];
+      else if (kind === Frame.Holey) { if (!ObjectHasOwn(obj as object, i)) continue; v = (obj as unknown[])[i]; }
+      else v = (obj as unknown[])[i];
+      if (typeof v === 'function' && !this.memo.has(v)) out.push(v);
+    }
+    return out;
+  }
+
+  /**
    * The object and key whose property value is being written right now (to give methods their home object
    * and key), or null when the current value is not a property value.
    */
