@@ -8,7 +8,7 @@ import { boundCodec, functionCodec, ScopeCodec, type BoundPlan, type FunctionPla
 import {
   classCodec, instanceCodec, prototypeCodec, type ClassPlan, type ClassPlanSource, type InstancePlan,
 } from '../codecs/classes.js';
-import { classFacts, classOfPrototype, isSourceClass, planInstance } from './classes.js';
+import { classFacts, hasPrivateNames, isSourceClass, planInstance } from './classes.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
@@ -85,39 +85,78 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     return plan;
   }
 
-  /** Codecs for objects the code layer owns: scope environments and the prototypes of by-value classes. */
+  /**
+   * Codecs for objects the code layer owns: scope environments, module references, and prototypes made by
+   * a constructor (a package class's prototype travels as a reference; a by-value class's is made by it).
+   */
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
     if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
     if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
-    const cls = classOfPrototype(o);
-    if (cls !== undefined && builtinPath(cls) === undefined) {
-      this.plan(p, cls, true);
+    const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
+    if (d === undefined || typeof d.value !== 'function') return undefined;
+    const ctor = d.value as Function;
+    if (ObjectGetOwnPropertyDescriptor(ctor, 'prototype')?.value !== o) return undefined;
+    const facts = this.ctorFacts(ctor);
+    if (facts.path !== undefined) return undefined; // a built-in's prototype: the registry has it
+    if (facts.moduleRef !== undefined) {
+      this.moduleRefs.set(o, new ModuleRef(facts.moduleRef.specifier, [...facts.moduleRef.path, 'prototype'], 'value',
+        facts.moduleRef.packageName, facts.moduleRef.version));
+      return this.moduleRefCodec;
+    }
+    if (facts.sourceClass) {
+      this.plan(p, ctor, true);
       return this.prototypeCodec;
     }
     return undefined;
   }
 
+  private readonly ctors = new Map<Function, CtorFacts>();
+
+  /** What matters about a constructor for its instances and prototype, computed once per dump. */
+  private ctorFacts(ctor: Function): CtorFacts {
+    let f = this.ctors.get(ctor);
+    if (f === undefined) {
+      const path = builtinPath(ctor);
+      const moduleRef = path === undefined && this.moduleRefFor(ctor) ? this.moduleRefs.get(ctor) : undefined;
+      const internal = path === undefined && moduleRef === undefined && isNodeInternal(ctor) === true;
+      const sourceClass = path === undefined && !internal && isSourceClass(ctor);
+      f = { path, moduleRef, internal, sourceClass, privateNames: sourceClass && hasPrivateNames(ctor) };
+      this.ctors.set(ctor, f);
+    }
+    return f;
+  }
+
   /**
    * The codec for an object whose prototype belongs to a constructor: a by-value class's instance (Instance
-   * record when private state is involved), a plain constructor function's instance, or a refusal for
-   * instances of Node's own classes (streams, sockets, servers wrap live resources).
+   * record when private state is involved), a package class's or a plain constructor function's instance
+   * (its state by value, its prototype by reference or by value), or a refusal for instances of Node's own
+   * classes (streams, sockets, servers, timers wrap live resources).
    */
   instanceCodecFor(p: Pickler, o: object, proto: object, brand: ObjectCodec<object>): ObjectCodec<object> | false {
     const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')?.value as Function;
-    const path = builtinPath(ctor);
-    if (path !== undefined) {
-      if (path.startsWith('node:') || NODE_GLOBAL_CLASSES.has(path)) {
-        p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(ctor) || path} (${path}) cannot be serialized: ` +
+    const facts = this.ctorFacts(ctor);
+    if (facts.path !== undefined) {
+      if (facts.path.startsWith('node:') || NODE_GLOBAL_CLASSES.has(facts.path)) {
+        p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(ctor) || facts.path} (${facts.path}) cannot be serialized: ` +
           'objects of Node\'s own classes wrap live resources (handles, streams, sockets). Send the data they hold instead');
       }
       return brand;
     }
-    if (isNodeInternal(ctor) === true) {
+    if (facts.internal) {
       p.fail('PIKALA_UNSUPPORTED', `an instance of ${className(ctor)} cannot be serialized: it is a class of Node's ` +
         'internals (timers, handles, streams) and wraps live state of this process');
     }
-    if (isSourceClass(ctor)) {
+    if (facts.moduleRef !== undefined) {
+      if (isSourceClass(ctor) && hasPrivateNames(ctor)) {
+        p.fail('PIKALA_UNSUPPORTED', `an instance of ${className(ctor)} from the package ${facts.moduleRef.packageName} ` +
+          'has #private fields, which only its own constructor can give an object; registerByValue the package, ' +
+          'or send the data the instance holds');
+      }
+      return brand;
+    }
+    if (facts.sourceClass) {
       this.plan(p, ctor, true);
+      if (!facts.privateNames) return brand;
       return planInstance(p, o, ctor, brand, this.instanceCodec, this.instancePlans);
     }
     return brand;
@@ -496,6 +535,14 @@ function assumeShared(index: number): number {
       { code: 'PIKALA_SHARED_SCOPE_ASSUMED' });
   }
   return index;
+}
+
+interface CtorFacts {
+  path: string | undefined;
+  moduleRef: ModuleRef | undefined;
+  internal: boolean;
+  sourceClass: boolean;
+  privateNames: boolean;
 }
 
 /** Global names of Node classes whose instances hold live resources. */
