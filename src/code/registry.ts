@@ -143,7 +143,7 @@ class Registry {
             if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
             if (this.pathOf.has(v as object)) continue;
             // What a program attached to a built-in (Math.myHelper = () => ...) is the program's, not the runtime's.
-            if (depth >= 1 && looksAdded(v as object)) continue;
+            if (depth >= 1 && looksAdded(v as object, p)) continue;
             this.pathOf.set(v as object, p);
             next.push([p, v as object]);
           }
@@ -177,11 +177,16 @@ class Registry {
  * program and travels by value. Node's own JavaScript functions come from its internal modules, whose
  * source uses `primordials`; without V8 natives pikala cannot look, and keeps everything it finds.
  */
-function looksAdded(v: object): boolean {
-  if (typeof v !== 'function' || maps === null) return false;
+function looksAdded(v: object, path: string): boolean {
+  if (typeof v !== 'function') return false;
   let text: string;
   try { text = FunctionPrototypeToString(v); } catch { return false; }
   if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) return false;
+  // Everything ECMAScript itself defines is native code in V8: a JavaScript function under Math, JSON,
+  // Object, Array... is the program's. Only Node's globals and modules hold Node's own JavaScript.
+  const root = /^[A-Za-z_$][\w$]*/.exec(path)?.[0];
+  if (root !== undefined && ECMASCRIPT_ROOTS.has(root)) return true;
+  if (maps === null) return false;
   let source: string | undefined;
   try { source = maps.scriptSource(v as Function); } catch { return false; }
   if (typeof source !== 'string') return false;
@@ -193,6 +198,7 @@ function looksAdded(v: object): boolean {
   return !internal;
 }
 const internalSources = new Map<string, boolean>();
+const ECMASCRIPT_ROOTS = new Set(GLOBAL_NAMES.slice(0, GLOBAL_NAMES.indexOf('process')));
 
 /** Whether `fn` is JavaScript of Node's own internal modules (undefined when pikala cannot tell). */
 export function isNodeInternal(fn: Function): boolean | undefined {
