@@ -99,3 +99,8 @@ cases('classes/scope-warning.mjs', {}, [
     check: (v) => [v.Base.name, v.Other.name], expect: ['Base', 'Other'],
     todo: 'same: PIKALA_SHARED_SCOPE_ASSUMED for two classes of one module scope' },
 ]);
+cases('classes/scope-warning.js', { load: 'vm' }, [
+  { title: 'a vm script (notebook) with a Script-scope let: a subclass instance dumps without a shared-scope warning',
+    name: 'scriptSubclassInstance', check: (o) => [o.run(), o.run()], expect: [1, 2],
+    todo: 'same: PIKALA_SHARED_SCOPE_ASSUMED for two classes of one Script scope' },
+]);
