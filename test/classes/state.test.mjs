@@ -60,4 +60,10 @@ cases('classes/state.mjs', { cwd: producerDir.dir }, [
     check: ({ Renamed, inst }) => [inst.m(), inst instanceof Renamed, new Renamed().m(), Renamed.prototype.constructor.name],
     expect: ['renamed', true, 'renamed', 'Stranger'],
     todo: 'dumps succeeds but loads fails PIKALA_CORRUPT "class fill names another prototype" (the prototype is written as a plain object)' },
+  { title: 'a method and a static method replaced by a sibling class\'s with the same text keep the new closure', name: 'replacedBySameText',
+    check: (C) => [new C().label(), C.label()], expect: ['right', 'right'],
+    todo: 'members are taken as original when their text matches the class text: the replacement is not shipped and the original closure answers "left"' },
+  { title: 'a static field deleted after creation stays deleted', name: 'deletedStaticField',
+    check: (C) => ['dropped' in C, C.kept, Object.keys(C)], expect: [false, 1, ['kept']],
+    todo: 'the guarded class text still defines the static field: it comes back as undefined' },
 ]);
