@@ -25,6 +25,7 @@ suite({
   { title: 'a registered package travels by value, with its internal files (the consumer does not have it)',
     name: 'packageByValue', consumer: 'bare', payload: has('toUpperCase'), check: (f) => f('ann'), expect: 'hello ANN' },
   { title: 'a registered package\'s state travels with its functions', name: 'packageStateByValue', consumer: 'bare',
+    holdsProducerPath: 'register() uses the module\'s whole exports object, whose whoLoadedMe member is a path',
     check: (f) => f('k'), expect: [1, true] },
   { title: 'registering a package covers its subpaths (pk-cjs covers pk-cjs/lib/extra)', name: 'subpathCovered',
     consumer: 'bare', check: (f) => f(1), expect: 'extra(1)' },
