@@ -9,7 +9,7 @@ import { builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } 
 import { FunctionPlanner } from '../code/functions.js';
 import { isEnv } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
-import { classCodec, instanceCodec, prototypeCodec } from '../codecs/classes.js';
+import { classCodec, instanceCodec, memberCodec, prototypeCodec } from '../codecs/classes.js';
 import { moduleRefCodec } from '../codecs/modules.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { Kind } from '../format/tags.js';
@@ -32,6 +32,7 @@ const decodeClassPlans = {
 CODECS[Kind.Class] = classCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.ClassPrototype] = prototypeCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.Instance] = instanceCodec(decodeClassPlans) as ObjectCodec;
+CODECS[Kind.ClassMember] = memberCodec({ memberOf(): never { throw new Error('decode-only codec'); } }) as ObjectCodec;
 CODECS[Kind.ModuleRef] = moduleRefCodec({ moduleRefOf(): never { throw new Error('decode-only codec'); } });
 
 export function picklerHooks(): PicklerHooks {

@@ -51,6 +51,9 @@ export interface RewrittenClass {
 
 interface Edit { start: number; end: number; text: string }
 
+/** Keys of the setters an earlier rewrite injected: `[$pkR.sp]`, `[$pk$R.ss]`, member makers `[$pkR.mk]`. */
+const INJECTED_KEY = /^\$pk\$*R\.(?:sp|ss|mk)$/;
+
 const cache = new Map<string, RewrittenClass>();
 
 /** Rewrites a class's text (as returned by toString). Throws on text that is not a class. */
@@ -85,6 +88,12 @@ export function rewriteClass(text: string): RewrittenClass {
     }
     const member = el as ESTree.MethodDefinition | ESTree.PropertyDefinition;
     const key = member.key;
+    // A class pikala rebuilt before carries the setters it injected (deleted from the class since): they
+    // are injected again below, so drop them from the text.
+    if (member.computed && member.static && INJECTED_KEY.test(text.slice(pos(key).start, pos(key).end))) {
+      edits.push({ start: pos(member).start, end: pos(member).end, text: '' });
+      continue;
+    }
     const isPrivate = key.type === 'PrivateIdentifier';
     if (isPrivate) hasPrivateNames = true;
     const name = isPrivate ? '#' + (key as ESTree.PrivateIdentifier).name
@@ -115,8 +124,21 @@ export function rewriteClass(text: string): RewrittenClass {
     }
     if (member.kind === 'constructor') {
       hasCtor = true;
-      const body = (member.value as ESTree.FunctionExpression).body as unknown as { start: number };
-      edits.push({ start: body.start + 1, end: body.start + 1, text: derived ? ` if (${P}R.on) { super(); return; }` : ` if (${P}R.on) return;` });
+      const fn = member.value as ESTree.FunctionExpression;
+      const body = fn.body as unknown as { start: number; end: number };
+      const guard = derived ? ` if (${P}R.on) { super(); return; }` : ` if (${P}R.on) return;`;
+      if (fn.params.every((x) => x.type === 'Identifier')) {
+        edits.push({ start: body.start + 1, end: body.start + 1, text: guard });
+      } else {
+        // Default values and destructuring run before any statement of the body: move the parameters into
+        // an arrow (same this, super, new.target and arguments) that runs only when the guard is off.
+        const open = text.indexOf('(', pos(key).end);
+        const close = text.lastIndexOf(')', body.start);
+        const params = text.slice(open + 1, close);
+        edits.push({ start: open + 1, end: close, text: `...${P}a` });
+        edits.push({ start: body.start + 1, end: body.start + 1, text: `${guard} return ((${params}) => {` });
+        edits.push({ start: body.end - 1, end: body.end - 1, text: `})(...${P}a); ` });
+      }
     }
   }
   const bodyNode = node.body as unknown as { start: number; end: number };

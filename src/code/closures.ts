@@ -78,6 +78,8 @@ export class Maker {
   key = '';
   /** For classes: the identifier prefix of the rewrite's placeholders. */
   classPrefix = '';
+  /** For classes: arrow field texts made by a maker compiled inside the class (they use #private names). */
+  readonly classMembers: string[] = [];
 
   constructor(id: number, text: string, mode: MakerMode, strict: boolean, analysis: SourceAnalysis,
     layout: Layout | null, passArguments: boolean) {

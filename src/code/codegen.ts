@@ -128,7 +128,14 @@ export function makerSource(m: Maker, p: string): string {
   switch (m.mode) {
     case 'class': {
       const c = m.classPrefix;
-      return `(${c}S, ${c}R, ${c}K) => { 'use strict'; return (${text}\n); }`;
+      let body = text;
+      if (m.classMembers.length !== 0) {
+        // Makers of arrow fields that use #private names, inside the class (taken off it after creation).
+        const makers = m.classMembers.map((t, i) => ` case ${i}: return function () { return (${t}\n); };`).join('');
+        const end = body.lastIndexOf('}');
+        body = `${body.slice(0, end)} static [${c}R.mk](${c}i) { switch (${c}i) {${makers} } } ${body.slice(end)}`;
+      }
+      return `(${c}S, ${c}R, ${c}K) => { 'use strict'; return (${body}\n); }`;
     }
     case 'plain':
       return m.strict ? `() => { 'use strict'; return (${text}\n); }` : `() => (${text}\n)`;

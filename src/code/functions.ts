@@ -6,8 +6,10 @@ import { PikalaError } from '../api/errors.js';
 import type { ObjectCodec } from '../codecs/codec.js';
 import { boundCodec, functionCodec, ScopeCodec, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
 import {
-  classCodec, instanceCodec, prototypeCodec, type ClassPlan, type ClassPlanSource, type InstancePlan,
+  classCodec, instanceCodec, memberCodec, prototypeCodec, type ClassPlan, type ClassPlanSource, type InstancePlan,
+  type MemberPlan,
 } from '../codecs/classes.js';
+import { rewriteClass } from './class-rewrite.js';
 import { classFacts, hasPrivateNames, isSourceClass, planInstance } from './classes.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
@@ -180,7 +182,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   plan(p: Pickler, fn: Function, asDependency: boolean): ObjectCodec<Function> {
     this.currentPickler = p;
     const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec
-      : this.classPlans.has(fn) ? this.classCodec : null;
+      : this.classPlans.has(fn) ? this.classCodec : this.members.has(fn) ? this.memberCodec : null;
     if (existing !== null) return existing;
     const text = FunctionPrototypeToString(fn);
     let analysis: SourceAnalysis;
@@ -191,6 +193,14 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
         if (/\bimport\s*\.\s*meta\b/.test(text)) {
           p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses import.meta, which belongs to its module and cannot ` +
             'travel; read what it needs (import.meta.url, ...) into a variable outside the function and use that');
+        }
+        // An arrow field of a class that uses the class's #private names compiles only inside that class.
+        if (/#[A-Za-z_$]/.test(text)) {
+          const member = this.planClassMember(p, fn, text, asDependency);
+          if (member !== null) return member;
+          p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses #private names of a class, so it can only be rebuilt ` +
+            'inside that class; pikala rebuilds arrow fields of by-value classes (ship the object that holds it), ' +
+            'not other functions taken out of a class');
         }
         p.fail('PIKALA_UNSUPPORTED', `cannot serialize ${describe(fn)}: its source text does not parse (${e.message})`);
       }
@@ -293,6 +303,60 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is part of Node's internals and is not reachable from a public ` +
         'module export; capture the public function that uses it instead');
     }
+  }
+
+  /**
+   * An arrow field initializer (instance or static) of a by-value class, found on the object that holds it:
+   * it is made by a maker compiled inside the class text (so its #private names resolve), called with the
+   * captured `this` (read by the probe).
+   */
+  private planClassMember(p: Pickler, fn: Function, text: string, asDependency: boolean): ObjectCodec<Function> | null {
+    const prop = asDependency ? null : p.currentProperty();
+    // Instance fields: the holder's classes; static fields: the holder is the class (or a subclass). Failing
+    // that, classes the arrow can see (a static arrow naming its class has it in scope).
+    const candidates: { cls: Function; isStatic: boolean }[] = [];
+    if (prop !== null) {
+      const holder = prop.container;
+      if (typeof holder === 'function') candidates.push({ cls: holder, isStatic: true });
+      for (let q = ObjectGetPrototypeOf(holder); q !== null; q = ObjectGetPrototypeOf(q)) {
+        if (isProxy(q)) break;
+        const d = ObjectGetOwnPropertyDescriptor(q, 'constructor');
+        if (d !== undefined && typeof d.value === 'function') candidates.push({ cls: d.value as Function, isStatic: false });
+      }
+    }
+    for (const scope of this.capture(p, fn).scopes) {
+      if (scope.vars === null) continue;
+      for (const v of Object.values(scope.vars)) {
+        if (typeof v === 'function') candidates.push({ cls: v as Function, isStatic: true }, { cls: v as Function, isStatic: false });
+      }
+    }
+    for (const { cls, isStatic } of candidates) {
+      if (!isSourceClass(cls) || builtinPath(cls) !== undefined) continue;
+      const classText = FunctionPrototypeToString(cls);
+      const rw = rewriteClass(classText);
+      // In a class pikala rebuilt, the initializer carries the restore guard around the original text.
+      const matches = (init: string) => init === text || /^\$pk\$*R\.on \? undefined : \(/.test(init) && init.endsWith(`(${text})`);
+      const el = rw.elements.find((e) => e.kind === 'field' && e.isStatic === isStatic && matches(classText.slice(e.valueStart, e.valueEnd)));
+      if (el === undefined) continue;
+      this.plan(p, cls, true);
+      const plan = this.classPlanOf(cls);
+      let index = plan.maker.classMembers.indexOf(text);
+      if (index < 0) index = plan.maker.classMembers.push(text) - 1;
+      const thisValue = this.readThis(p, fn, { ...EMPTY_ANALYSIS, usesThis: true }, true).thisValue;
+      this.members.set(fn, { cls, index, thisValue });
+      p.hasCode = true;
+      return this.memberCodec;
+    }
+    return null;
+  }
+
+  private readonly members = new Map<Function, MemberPlan>();
+  readonly memberCodec = memberCodec(this);
+
+  memberOf(fn: Function): MemberPlan {
+    const m = this.members.get(fn);
+    if (m === undefined) throw new Error('pikala internal error: class member written before it was planned');
+    return m;
   }
 
   /** A class: rewritten text in the environment of the names it uses. */
@@ -548,6 +612,12 @@ interface CtorFacts {
 /** Global names of Node classes whose instances hold live resources. */
 const NODE_GLOBAL_CLASSES = new Set(['AbortController', 'AbortSignal', 'MessageChannel', 'MessagePort', 'BroadcastChannel',
   'EventTarget', 'Event', 'MessageEvent', 'Blob', 'File']);
+
+const EMPTY_ANALYSIS = {
+  kind: 'arrow', isAsync: false, isGenerator: false, free: [], writes: new Set(), usesThis: false, usesArguments: false,
+  usesSuper: false, usesNewTarget: false, usesDirectEval: false, usesWith: false, ownStrict: false,
+  ast: { type: 'Program', body: [], sourceType: 'script' },
+} as unknown as SourceAnalysis;
 
 function makerMode(analysis: SourceAnalysis): MakerMode {
   switch (analysis.kind) {

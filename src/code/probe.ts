@@ -169,7 +169,8 @@ class Prober {
   constructor() {
     const sab = new SharedArrayBuffer(4);
     this.flag = new Int32Array(sab);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab }, stdout: false, stderr: false });
+    // No inherited flags: `--input-type=module` would make the eval'd CommonJS source an ES module.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab }, stdout: false, stderr: false, execArgv: [] });
     this.worker.unref();
     this.worker.on('error', () => { Atomics.store(this.flag, 0, State.Failed); });
     if (!this.waitFor(State.Disconnected)) throw new Error('the probe worker did not start');

@@ -28,16 +28,20 @@ import type { RewrittenClass } from '../code/class-rewrite.js';
 import { codeOf } from '../code/rebuild.js';
 import { knownClass, registerLoadedClass, twinClass } from '../code/class-registry.js';
 import { CODECS } from './dispatch.js';
+import { readFunctionFill, writeFunctionFill } from './functions.js';
 
 /** The object pikala's rewritten classes consult: `on` while restoring; the setter method keys. */
-export interface RestoreController { on: boolean; sp: symbol; ss: symbol }
+export interface RestoreController { on: boolean; sp: symbol; ss: symbol; mk: symbol }
 const RESTORE_KEY = Symbol.for('pikala.restore.v1');
 export const RESTORE: RestoreController = ((globalThis as Record<symbol, RestoreController | undefined>)[RESTORE_KEY] ??=
-  { on: false, sp: Symbol('pikala.setPrivate'), ss: Symbol('pikala.setStaticPrivate') });
+  { on: false, sp: Symbol('pikala.setPrivate'), ss: Symbol('pikala.setStaticPrivate'), mk: Symbol('pikala.makeMember') });
+// A controller made by an older copy of pikala in this process has no member-maker key.
+RESTORE.mk ??= Symbol('pikala.makeMember');
 
 interface Setters {
   sp: ((o: object, name: string, v: unknown) => void) | undefined;
   ss: ((name: string, v: unknown) => void) | undefined;
+  mk: ((index: number) => Function) | undefined;
 }
 /** Private setters of classes rebuilt in this process. */
 const SETTERS_KEY = Symbol.for('pikala.restore.setters.v1');
@@ -168,9 +172,10 @@ export function classCodec(plans: ClassPlanSource): ObjectCodec<Function> {
         RESTORE.on = false;
       }
       if (typeof cls !== 'function') throw corrupt('a class maker did not produce a class');
-      const own = { sp: ownMethod(cls, RESTORE.sp), ss: ownMethod(cls, RESTORE.ss) };
+      const own = { sp: ownMethod(cls, RESTORE.sp), ss: ownMethod(cls, RESTORE.ss), mk: ownMethod(cls, RESTORE.mk) };
       delete (cls as unknown as Record<symbol, unknown>)[RESTORE.sp];
       delete (cls as unknown as Record<symbol, unknown>)[RESTORE.ss];
+      delete (cls as unknown as Record<symbol, unknown>)[RESTORE.mk];
       setters.set(cls, own as Setters);
       registerLoadedClass(id, cls, known !== undefined);
       return cls;
@@ -327,3 +332,47 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
 }
 
 const instanceBrands = new WeakMap<object, number>();
+
+export interface MemberPlan {
+  cls: Function;
+  /** Index of the maker in the class's member makers. */
+  index: number;
+  thisValue: unknown;
+}
+
+/**
+ * Arrow fields that use #private names: made by a maker compiled inside their class, called with the
+ * captured `this`. Create payload: class, maker index, this. Fill: as for functions.
+ */
+export function memberCodec(plans: { memberOf(fn: Function): MemberPlan }): ObjectCodec<Function> {
+  return {
+    kind: Kind.ClassMember,
+    name: 'class member',
+    code: true,
+    defaultProto: () => FunctionPrototype,
+    deps(fn) {
+      const m = plans.memberOf(fn);
+      return isObjectLike(m.thisValue) ? [m.cls, m.thisValue] : [m.cls];
+    },
+    writeCreate(p: Pickler, fn: Function) {
+      const m = plans.memberOf(fn);
+      p.writeDepRef(m.cls);
+      p.w.varint(m.index);
+      p.visit(m.thisValue);
+    },
+    writeFill(p: Pickler, fn: Function) { writeFunctionFill(p, fn, (k) => k === 'arguments' || k === 'caller'); },
+    create(u: Unpickler) {
+      const cls = u.readObjectRef();
+      const index = u.r.varint();
+      const thisValue = u.readOne();
+      const mk = setters.get(cls as Function)?.mk;
+      if (mk === undefined) throw corrupt('a class member of a class that has no member makers');
+      const make = mk.call(cls, index);
+      if (typeof make !== 'function') throw corrupt('unknown class member');
+      const fn = make.call(thisValue) as unknown;
+      if (typeof fn !== 'function') throw corrupt('a class member maker did not make a function');
+      return fn;
+    },
+    readFill(u, o) { readFunctionFill(u, o); },
+  };
+}

@@ -72,8 +72,9 @@ export const enum Kind {
   ModuleRef = 23,      // a module (or a member of one) by reference
   Class = 24,          // a class by value
   ClassPrototype = 25, // the prototype a by-value class made
+  ClassMember = 26,    // an arrow field using #private names, made inside its class
 }
-export const KIND_COUNT = 26;
+export const KIND_COUNT = 27;
 
 /** Flags of the generic Object record. */
 export const enum ObjFlag {
