@@ -28,6 +28,7 @@ CODECS[Kind.Scope] = ScopeCodec as unknown as ObjectCodec;
 const decodeClassPlans = {
   classPlanOf(): never { throw new Error('decode-only codec'); },
   instancePlanOf(): never { throw new Error('decode-only codec'); },
+  classPrototypes: new Map<object, Function>(),
 };
 CODECS[Kind.Class] = classCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.ClassPrototype] = prototypeCodec(decodeClassPlans) as ObjectCodec;

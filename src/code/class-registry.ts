@@ -35,12 +35,18 @@ function state(): State {
   return (g[STATE_KEY] ??= { ids: new WeakMap(), byId: new Map(), counters: new Map(), twins: new Map() });
 }
 
-/** The class's id, assigned at its first dump in this process. */
-export function classIdOf(cls: Function, text: string): string {
+/**
+ * The class's id, assigned at its first dump in this process: its text, the primitive values its scopes
+ * held then (two producers' classes that differ only by a captured setting get different ids), and a
+ * counter of same-looking classes in this process. Deterministic for a given program.
+ */
+export function classIdOf(cls: Function, text: string, scopeValues: readonly unknown[] = []): string {
   const s = state();
   let id = s.ids.get(cls);
   if (id !== undefined) return id;
-  const base = hash(text);
+  let digest = text;
+  for (const v of scopeValues) digest += '\u0000' + (v === null || typeof v === 'object' || typeof v === 'function' ? typeof v : typeof v === 'symbol' ? 'symbol' : String(v) + typeof v);
+  const base = hash(digest);
   const n = s.counters.get(base) ?? 0;
   s.counters.set(base, n + 1);
   id = `${base}.${n}`;

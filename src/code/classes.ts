@@ -84,6 +84,14 @@ export function classFacts(p: Pickler, cls: Function, text: string, capture: Fun
   rw.computed.forEach((e, i) => keyOf.set(e, keys[i]!));
   const proto = ObjectGetOwnPropertyDescriptor(cls, 'prototype')!.value as object;
   const statics = members(cls, rw, true, keyOf, text);
+  // Static fields the definition creates (as undefined, under the restore guard) but that are gone now.
+  for (const e of rw.elements) {
+    if (e.kind !== 'field' || !e.isStatic || e.isPrivate) continue;
+    const key = e.computed ? keyOf.get(e) : e.name;
+    if (key !== undefined && key !== null && ObjectGetOwnPropertyDescriptor(cls, key) === undefined && !statics.removed.includes(key)) {
+      statics.removed.push(key);
+    }
+  }
   const protos = members(proto, rw, false, keyOf, text);
   const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor');
   if (ctor && ctor.value === cls && ctor.writable && !ctor.enumerable && ctor.configurable) protos.original.add('constructor');
@@ -91,7 +99,7 @@ export function classFacts(p: Pickler, cls: Function, text: string, capture: Fun
   return {
     rewrite: rw, freeNames, parent,
     plan: {
-      id: classIdOf(cls, text), parent, keys, rewrite: rw, privateNames: hasPrivateNames(cls), staticPrivates,
+      id: classIdOf(cls, text, scopeValues(capture)), parent, keys, rewrite: rw, privateNames: hasPrivateNames(cls), staticPrivates,
       staticOriginal: statics.original, staticRemoved: statics.removed,
       protoOriginal: protos.original, protoRemoved: protos.removed,
     },
@@ -167,6 +175,13 @@ function computedKeys(p: Pickler, cls: Function, rw: RewrittenClass, capture: Fu
   return keys;
 }
 
+/** The values of a class's scopes (innermost first), for its id. */
+function scopeValues(capture: FunctionCapture): unknown[] {
+  const out: unknown[] = [];
+  for (const s of capture.scopes) if (s.vars !== null) for (const k of Object.keys(s.vars)) out.push(k, s.vars[k]);
+  return out;
+}
+
 /** Evaluates a key expression that cannot run code: a literal, a captured name, a well-known symbol. */
 function evaluateKey(src: string, capture: FunctionCapture): string | symbol | undefined {
   let node: ESTree.Expression;
@@ -207,6 +222,9 @@ export function planInstance(p: Pickler, o: object, cls: Function, brand: Object
   } catch (e) {
     p.fail('PIKALA_CAPTURE', (e as Error).message);
   }
+  // An object made another way (Object.create(C.prototype)) has none of the class's private fields: it is
+  // what it is, an ordinary object of that prototype.
+  if (entries.length === 0) return brand;
   const privates: InstancePlan['privates'] = [];
   const expected = chain.reduce((n, k) => n + rewriteClass(FunctionPrototypeToString(k)).privateFields.length, 0);
   // Fields of by-reference ancestors come first; they are set by those ancestors' own constructors.

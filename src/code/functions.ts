@@ -94,6 +94,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
     if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
     if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
+    if (this.classPrototypes.has(o)) return this.prototypeCodec;
     const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
     if (d === undefined || typeof d.value !== 'function') return undefined;
     const ctor = d.value as Function;
@@ -111,6 +112,9 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     }
     return undefined;
   }
+
+  /** Prototype object → its by-value class (whatever its `constructor` property says now). */
+  readonly classPrototypes = new Map<object, Function>();
 
   private readonly ctors = new Map<Function, CtorFacts>();
 
@@ -368,6 +372,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const maker = this.graph.maker(capture, facts.rewrite.text, 'class', true, analyzeSource(facts.rewrite.text), env, false);
     maker.classPrefix = facts.rewrite.prefix;
     this.classPlans.set(cls, { ...facts.plan, maker, env });
+    this.classPrototypes.set(ObjectGetOwnPropertyDescriptor(cls, 'prototype')!.value as object, cls);
     p.hasCode = true;
     return this.classCodec;
   }
@@ -519,6 +524,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    */
   private sharesScope(fn: Function, probeable: boolean, capture: FunctionCapture, candidates: Env[], scope: ScopeInfo,
     fromEnd: number): number {
+    // A module's scope and the realm's script scope exist once: equal keys are the same instance.
+    if (scope.type === 'Module' || scope.type === 'Script') return 0;
     const names = scope.vars ? Object.keys(scope.vars) : [];
     const info = scriptInfo(capture.scriptId, fn);
     const writes = info ? closureWrites(info) : null;
@@ -595,7 +602,8 @@ function assumeShared(index: number): number {
   if (!warned) {
     warned = true;
     process.emitWarning('pikala could not tell whether two closures share a scope whose variables they assign ' +
-      '(async or generator functions only, or not on the main thread); it assumed they do. See README, Limitations.',
+      '(none of them can be paused: async functions, generators and classes cannot, and nothing can off the ' +
+      'main thread); it assumed they do. See README, Limitations.',
       { code: 'PIKALA_SHARED_SCOPE_ASSUMED' });
   }
   return index;

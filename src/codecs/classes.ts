@@ -20,6 +20,7 @@ import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
   FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectSetPrototypeOf, ReflectConstruct,
+  ReflectOwnKeys,
   functionName,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
@@ -78,6 +79,8 @@ export interface InstancePlan {
 export interface ClassPlanSource {
   classPlanOf(cls: Function): ClassPlan;
   instancePlanOf(o: object): InstancePlan;
+  /** Prototype object → its by-value class. */
+  readonly classPrototypes: ReadonlyMap<object, Function>;
 }
 
 function isObjectLike(v: unknown): v is object {
@@ -227,7 +230,8 @@ function readRemovals(u: Unpickler): PropertyKey[] | null {
 
 /** A class's prototype: made by the class itself; only later changes travel. */
 export function prototypeCodec(plans: ClassPlanSource): ObjectCodec<object> {
-  const classOf = (proto: object) => ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
+  const classOf = (proto: object) =>
+    plans.classPrototypes.get(proto) ?? ObjectGetOwnPropertyDescriptor(proto, 'constructor')!.value as Function;
   return {
     kind: Kind.ClassPrototype,
     name: 'prototype',
@@ -305,6 +309,9 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       }
       if (proto !== undefined && ObjectGetPrototypeOf(o) !== proto) ObjectSetPrototypeOf(o, proto);
       instanceBrands.set(o, brand);
+      // The guarded construction created the public fields (undefined): the payload's properties replace them
+      // all, in their dump-time order, and fields deleted before the dump stay deleted.
+      constructedKeys.set(o, ReflectOwnKeys(o));
       return o;
     },
     readFill(u: Unpickler, o: object) {
@@ -319,6 +326,8 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       }
       const brand = instanceBrands.get(o);
       if (brand === undefined) throw corrupt('instance fill without its record');
+      const made = takeConstructedKeys(o);
+      if (made !== null) for (const k of made) delete (o as Record<PropertyKey, unknown>)[k];
       CODECS[brand]!.readFill(u, o);
       const s = new FillState(o);
       s.content = Content.ScopeVars;
@@ -332,6 +341,15 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
 }
 
 const instanceBrands = new WeakMap<object, number>();
+const constructedKeys = new WeakMap<object, PropertyKey[]>();
+
+/** Own keys an Instance record's construction created (the brand codec's fill removes them first). */
+export function takeConstructedKeys(o: object): PropertyKey[] | null {
+  const keys = constructedKeys.get(o);
+  if (keys === undefined) return null;
+  constructedKeys.delete(o);
+  return keys;
+}
 
 export interface MemberPlan {
   cls: Function;

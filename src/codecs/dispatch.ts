@@ -67,6 +67,8 @@ export function classifyObject(p: Pickler, o: object, proto: object | null, _asD
   if (special !== undefined) return special;
   const brand = brandCodec(p, o);
   if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
+  // A constructor's own prototype object (util.inherits(Old, EventEmitter)) is structure, not an instance.
+  if (isConstructorPrototype(o)) return brand;
   // A Node Buffer is a Uint8Array with Buffer.prototype: plain data, which the typed-array codec restores as a
   // Buffer (its prototype travels by reference) — not an instance of one of Node's resource classes.
   if (brand === TypedArrayCodec && proto === BufferPrototype) return brand;
@@ -101,6 +103,13 @@ function brandCodec(p: Pickler, o: object): ObjectCodec<object> {
 }
 
 const BufferPrototype: object = Buffer.prototype;
+
+/** `o` is the `prototype` of the function its own `constructor` property names. */
+function isConstructorPrototype(o: object): boolean {
+  const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
+  if (d === undefined || typeof d.value !== 'function') return false;
+  return ObjectGetOwnPropertyDescriptor(d.value, 'prototype')?.value === o;
+}
 
 /**
  * A prototype that belongs to a constructor (a class or a function's `prototype`). Reads descriptors only and
