@@ -1,6 +1,7 @@
 /**
- * Reproductions of pikala bugs found by these suites that live outside the data codecs (so they are not fixed
- * here). Each is a todo test: it fails today and should pass once the bug is fixed — then drop the todo.
+ * Reproductions of pikala bugs found by these suites that live outside the data codecs. They were todo tests
+ * until the bugs were fixed (da0e2fd); they now guard against regressions. A newly found bug goes here as a
+ * todo test that fails until it is fixed — then drop the todo.
  */
 import './support.mjs';
 import { test } from 'node:test';
@@ -12,11 +13,7 @@ import { dumps, loads } from '../../dist/esm/index.js';
 
 const run = promisify(execFile);
 
-test('dumps keeps working after V8 flushes the bytecode of its natives helpers', {
-  todo: 'src/util/natives.ts (was src/pickler/v8-maps.ts) compiles `%HaveSameMap` & co. with --allow-natives-syntax on ' +
-    'only while compiling; after ~6 major GCs in which dumps did not run, V8 flushes their bytecode, recompiles ' +
-    'them with the flag off, and every dumps of a plain object throws "SyntaxError: Unexpected token \'%\'"',
-}, async () => {
+test('dumps keeps working after V8 flushes the bytecode of its natives helpers', async () => {
   // No --no-flush-bytecode here: this is the bug the other suites work around (support.mjs).
   const script = `
     import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -38,32 +35,19 @@ test('dumps keeps working after V8 flushes the bytecode of its natives helpers',
   assert.equal(result.error, undefined);
 });
 
-test('a null-prototype object reached before any plain record', {
-  todo: 'pickler visitObject: `maps.sameMap(o, this.lastPlainRef)` is true for a null-prototype (dictionary) ' +
-    'object while lastPlainRef is still NO_REF (itself made by Object.create(null, …)), then lastPlainShape is ' +
-    'null → TypeError "Cannot read properties of null (reading \'keys\')" instead of a payload',
-}, () => {
+test('a null-prototype object reached before any plain record', () => {
   for (const value of [Object.create(null), [Object.create(null)], new Map([[1, Object.create(null)]])]) {
     assert.doesNotThrow(() => loads(dumps(value)));
   }
 });
 
-test('an array that has served as a prototype dumps like an equal array', {
-  todo: 'pickler: with the natives fast path, arrays are recognised as plain by their V8 map; an array that was ' +
-    'ever a prototype (prototype map) — or has dictionary elements — is written as a generic record, so equal ' +
-    'arrays give different bytes, and without natives (PIKALA_NO_NATIVES=1) the same array gives yet other bytes',
-}, () => {
+test('an array that has served as a prototype dumps like an equal array', () => {
   const a = [1, 2];
   Object.create(a);
   assert.deepEqual(dumps(a), dumps([1, 2]));
 });
 
-test('an Error whose message is the error itself dumps (its stack not yet read)', {
-  todo: 'reading the own `stack` of an Error V8 has not formatted yet makes V8 format it with ' +
-    'Error.prototype.toString, which stringifies `message` — here the error itself — recursively: dumps ' +
-    'fails with a misleading "nested too deeply"; the same formatting also calls message/name getters and a ' +
-    'user Error.prepareStackTrace during dumps',
-}, () => {
+test('an Error whose message is the error itself dumps (its stack not yet read)', () => {
   const e = new Error('x');
   e.message = e;
   assert.doesNotThrow(() => loads(dumps(e)));
