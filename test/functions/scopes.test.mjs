@@ -64,14 +64,11 @@ cases('functions/scopes.cjs', {}, [
 
 cases('functions/errors.mjs', {}, [
   { title: 'a captured Promise fails with PIKALA_UNSUPPORTED naming the function and the variable', name: 'capturedPromise',
-    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.pending', message: /Promise/ },
-    todo: 'the path of a captured value loses the function\'s position: root.<closure>.pending' },
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.pending', message: /Promise/ } },
   { title: 'a captured suspended generator fails naming the function and the variable', name: 'capturedSuspendedGenerator',
-    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.gen', message: /generator/ },
-    todo: 'the path of a captured value loses the function\'s position: root.<closure>.gen' },
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.gen', message: /generator/ } },
   { title: 'a captured WeakMap fails naming the function and the variable', name: 'capturedWeakMap',
-    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.deep.list[0].<closure>.weak' },
-    todo: 'the path of a captured value loses the function\'s position: root.<closure>.weak' },
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.deep.list[0].<closure>.weak' } },
 ]);
 
 test('determinism across processes: two producers dump identical bytes, without absolute paths', async () => {
