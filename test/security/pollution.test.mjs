@@ -148,13 +148,12 @@ describe('no getter or setter runs during loads', () => {
   });
 
   test('index setters on Array.prototype and Object.prototype are not called (plain, holey and generic arrays)', {
-    todo: 'unpickler: the per-load hazard check (arrayIndexHazard) covers the arrays loads returns, but the ' +
-      'unpickler\'s own working arrays (memo, strings, shapes, the frame stacks fKind/fObj/fAux/fIdx/fEnd, ' +
-      'FillState.propKeys/propValues) are ordinary arrays written with push() and arr[i] = v: an index accessor on ' +
-      'Array.prototype or Object.prototype (say a setter for "0") is CALLED with pikala\'s internal values, the write ' +
-      'is lost, and every load fails: [1,2,3] gives PIKALA_CORRUPT "Cannot read properties of undefined (reading ' +
-      '\'discard\')", { 0: \'zero\' } gives "shape 1 is not defined". Use null-prototype storage (or define) for ' +
-      'internal arrays',
+    todo: 'since da0e2fd the accessors are no longer called, but loads refuses every payload, data-only or not, in ' +
+      'such a realm: PIKALA_UNSUPPORTED "Array.prototype or Object.prototype has an index property (like "0")" ' +
+      '(src/pickler/unpickler.ts), where this test expects the values. The unpickler\'s own working arrays (memo, ' +
+      'strings, shapes, frame stacks) are still ordinary arrays, so it refuses rather than load; null-prototype ' +
+      'storage (or define) for them would let these loads succeed — or, if refusing is the intended behaviour, ' +
+      'this test should accept PIKALA_UNSUPPORTED',
   }, async () => {
     // In a child process: with these accessors in place a failing load can break the test runner itself.
     const script = `
@@ -236,18 +235,11 @@ describe('no getter or setter runs during loads', () => {
     }
     assert.equal(failure, null);
   });
-});
 
-describe('known gaps (todo)', () => {
-  test('no value conversion of payload objects (Symbol.toPrimitive, valueOf, toString) while defining properties', {
-    todo: 'unpickler applyFill defines every listed property with Object.defineProperty, including an array\'s ' +
-      '`length` (ArraySetLength runs ToNumber on the value) and integer keys of typed arrays (their [[DefineOwnProperty]] ' +
-      'runs ToNumber/ToBigInt): with a payload object as the value, a data-only load calls the receiver\'s ' +
-      'Object.prototype[Symbol.toPrimitive] getter, valueOf and toString — and, through a payload-chosen prototype ' +
-      '(Array.prototype is an accepted built-in), Array.prototype.join over a payload-chosen length (see the ' +
-      'limits.test.mjs hang). Found by the fuzzer (accessor trap). Require a number for `length` and refuse index ' +
-      'properties on typed arrays (writeFill never writes them)',
-  }, () => {
+  test('no value conversion of payload objects (Symbol.toPrimitive, valueOf, toString) while defining properties', () => {
+    // An array's `length` and a typed array's integer keys used to be defined with whatever value the payload gave,
+    // so V8 converted a payload object (ToPrimitive): the receiver's Object.prototype[Symbol.toPrimitive] getter,
+    // valueOf and toString ran during a data-only load (found by the fuzzer's accessor trap).
     const cases = {
       'array length = {}': payload(record(KIND.Array, [], [0, 0, 0, 1, 1, ...str('length'), ...shapeNew([], [])])),
       'typed array [0] = {}': payload(array([record(KIND.ArrayBuffer, [0, ...u48(8)]),
@@ -274,14 +266,16 @@ describe('known gaps (todo)', () => {
     }
     assert.deepEqual(seen, { 'array length = {}': [], 'typed array [0] = {}': [] });
   });
+});
 
+describe('known gaps (todo)', () => {
   test('loads calls only the built-ins captured when pikala loaded, never the receiver\'s replacements', {
-    todo: 'codecs and unpickler use globals and prototype methods looked up at call time, not primordials: a program ' +
-      '(or an APM/polyfill library) that replaced Map, Set, Date, RegExp, BigInt, URL, URLSearchParams, ArrayBuffer, ' +
-      'DataView, Symbol, Object, Buffer.from, Array.prototype.push or RegExp.prototype.exec has its replacement ' +
-      'called by loads, with payload-controlled arguments, in data-only mode too (src/codecs/collections.ts new Map, ' +
-      'dates.ts new Date/RegExp/URL, binary.ts new ArrayBuffer/DataView/Buffer.from, boxed.ts Object(v), ' +
-      'unpickler.ts BigInt(), Symbol(), memo.push, /re/.test)',
+    todo: 'since da0e2fd the codecs use primordials, but loads still calls these replacements of the receiver, in ' +
+      'data-only mode too: Buffer.from and DataView (src/format/byte-reader.ts, new ByteReader), Map (Unpickler field ' +
+      'initializers: newTargets, bufferBases, deferredCodec, builtins), Set (unpickler.ts protoHazards), ' +
+      'RegExp.prototype.exec (src/code/registry.ts resolveBuiltin: PATH_ROOT/PATH_SEGMENT.exec), and ' +
+      'Array.prototype.push (called by Node\'s own URLSearchParams parser, node:internal/url parseParams, from ' +
+      'codecs/dates.ts)',
   }, async () => {
     // In a child process: replacing Object or Array.prototype.push here would disturb the test runner.
     const script = `
@@ -294,12 +288,14 @@ describe('known gaps (todo)', () => {
       const bytes = dumps(value);
       const calls = new Set();
       const saved = [];
+      // Armed only during loads: this script calls some of them too (saved.push once push is wrapped).
+      let armed = false;
       const wrap = (obj, key, label) => {
         const orig = obj[key];
         saved.push(() => { obj[key] = orig; });
         obj[key] = new Proxy(orig, {
-          apply(t, self, args) { calls.add(label); return Reflect.apply(t, self, args); },
-          construct(t, args, nt) { calls.add('new ' + label); return Reflect.construct(t, args, nt); },
+          apply(t, self, args) { if (armed) calls.add(label); return Reflect.apply(t, self, args); },
+          construct(t, args, nt) { if (armed) calls.add('new ' + label); return Reflect.construct(t, args, nt); },
         });
       };
       for (const name of ['Map', 'Set', 'Date', 'RegExp', 'BigInt', 'URL', 'URLSearchParams', 'ArrayBuffer', 'DataView', 'Symbol', 'Object']) {
@@ -309,7 +305,8 @@ describe('known gaps (todo)', () => {
       wrap(Array.prototype, 'push', 'Array.prototype.push');
       wrap(RegExp.prototype, 'exec', 'RegExp.prototype.exec');
       let loaded;
-      try { loaded = loads(bytes, { allowCode: false }); } finally { for (const r of saved.reverse()) r(); }
+      armed = true;
+      try { loaded = loads(bytes, { allowCode: false }); } finally { armed = false; for (const r of saved.reverse()) r(); }
       console.log(JSON.stringify({ length: loaded.list.length, calls: [...calls] }));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, PIKALA_ESM], { timeout: 60_000 });
     const { length, calls } = JSON.parse(stdout);
