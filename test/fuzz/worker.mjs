@@ -62,7 +62,7 @@ function judge(c, index, mode, bytes, options, expectOk = false) {
   }
   if (r.modules.length !== 0 && dataOnly) finding('module-load', c, index, mode, r.modules.slice(0, 3).join(','), bytes);
   if (r.functions) finding('function', c, index, mode, `${r.functions} function(s) in a data-only result`, bytes);
-  if (r.intrinsics) finding('intrinsic', c, index, mode, 'a realm intrinsic in a data-only result (known bug)', bytes);
+  if (r.intrinsics) finding('intrinsic', c, index, mode, 'a realm intrinsic in a data-only result', bytes);
   if (r.builtinFunctions) count(mode, c.strategy, 'builtin-fn');
   if (r.pollution && r.pollution.length !== 0) finding('pollution', c, index, mode, r.pollution.slice(0, 5).join('; '), bytes);
   if (r.ms > slowMs) finding('slow', c, index, mode, `${Math.round(r.ms)} ms for ${bytes.length} bytes`, bytes);
