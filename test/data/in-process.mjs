@@ -2,7 +2,7 @@
  * The in-process table suite, shared by table.in-process.test.mjs (everything that fits in a batch) and
  * big.in-process.test.mjs (the huge values), so node --test can run the two files side by side.
  */
-import { NODE_ARGS, sameBytes } from './support.mjs'; // first: installs the bytecode-flush workaround
+import { NODE_ARGS, sameBytes } from './support.mjs';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dumps, loads } from '../../dist/esm/index.js';

@@ -14,7 +14,7 @@ import { dumps, loads } from '../../dist/esm/index.js';
 const run = promisify(execFile);
 
 test('dumps keeps working after V8 flushes the bytecode of its natives helpers', async () => {
-  // No --no-flush-bytecode here: this is the bug the other suites work around (support.mjs).
+  // Forces the major GCs after which V8 flushes the bytecode of functions that did not run.
   const script = `
     import { PerformanceObserver, constants } from 'node:perf_hooks';
     const { dumps } = await import(process.argv[1]);

@@ -24,7 +24,6 @@
  * a data-only result: a rebuilt `arguments` object owns %ThrowTypeError% and Array.prototype.values), slow loads, round-trip failures
  * of generated graphs (the data suites' business), compiles in code mode.
  */
-import '../security/support.mjs'; // first: the bytecode-flush workaround
 import { FLAG, FLAGS_OFFSET, GUARDED, installAccessorTraps, installCodeTraps, quickRealmPrint, realmChanges, snapshotRealm } from '../security/support.mjs';
 
 export const SIGNING_KEY = 'pikala-fuzz-key';

@@ -6,12 +6,8 @@
  * The assembler mirrors the wire format (src/format/tags.ts, src/codecs/*). `format.test.mjs` checks it against
  * real dumps output, so when the format changes that test fails first and points here.
  */
-import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
-
-// Same workaround as the data suites (test/data/support.mjs, known bug): keep the natives helpers' bytecode.
-v8.setFlagsFromString('--no-flush-bytecode');
 
 // ------------------------------------------------------------------------------------------ wire format
 
