@@ -21,11 +21,13 @@ import { analyzeMethodText, analyzeSource, memberAccesses, SourceError, type Sou
 import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
-import { captureFunction, captureFunctions, proxyTarget, type FunctionCapture, type ScopeInfo } from './inspector.js';
+import { captureFunction, captureFunctions, proxyTarget, scriptUrl, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, isNodeInternal, knownBuiltinPath } from './registry.js';
 import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
-import { ModuleRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
-import { join } from 'node:path';
+import { ModuleRef, esmPackageRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtinModules } from 'node:module';
 import { moduleRefCodec } from '../codecs/modules.js';
 import { isModuleNamespaceObject, isProxy } from '../util/primordials.js';
 import { writePrologue } from './rebuild.js';
@@ -94,6 +96,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
     if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
     if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
+    if (isModuleNamespaceObject(o) && this.namespaceRef(p, o)) return this.moduleRefCodec;
     if (this.classPrototypes.has(o)) return this.prototypeCodec;
     const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
     if (d === undefined || typeof d.value !== 'function') return undefined;
@@ -115,6 +118,26 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 
   /** Prototype object → its by-value class (whatever its `constructor` property says now). */
   readonly classPrototypes = new Map<object, Function>();
+
+  /**
+   * An ES module namespace reached as a value: the module is found through one of its functions (the file
+   * that defined it); only an installed package's namespace can travel (by reference).
+   */
+  private namespaceRef(p: Pickler, ns: object): boolean {
+    for (const key of Object.keys(ns)) {
+      const d = ObjectGetOwnPropertyDescriptor(ns, key);
+      const v = d && 'value' in d ? d.value as unknown : undefined;
+      if (typeof v !== 'function' || builtinPath(v) !== undefined) continue;
+      let url: string | undefined;
+      try { url = scriptUrl(this.capture(p, v).scriptId); } catch { continue; }
+      if (url === undefined || !url.startsWith('file:')) continue;
+      const ref = esmPackageRef(v, url);
+      if (ref === undefined) return false;
+      this.moduleRefs.set(ns, new ModuleRef(ref.specifier, [], 'namespace', ref.packageName, ref.version, true));
+      return true;
+    }
+    return false;
+  }
 
   private readonly ctors = new Map<Function, CtorFacts>();
 
@@ -230,6 +253,15 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} uses a with statement, whose scope pikala cannot rebuild`);
     }
     const capture = this.capture(p, fn);
+    // A function of an installed ES module (reached as a value, not through an import of a shipped
+    // function's module) is the package's: by reference.
+    if (capture.scopes.some((s) => s.type === 'Module')) {
+      const ref = esmPackageRef(fn, scriptUrl(capture.scriptId));
+      if (ref !== undefined) {
+        this.moduleRefs.set(fn, ref);
+        return this.moduleRefCodec as unknown as ObjectCodec<Function>;
+      }
+    }
     this.refuseWithScopes(p, fn, capture);
     const strict = this.isStrict(fn, capture, analysis);
 
@@ -415,11 +447,20 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       this.standIns.set(ns, standIn);
     }
     const target = proxyTarget(ns) ?? {};
-    const members = memberAccesses(analysis, name) ?? Object.keys(target);
-    for (const m of members) {
-      if (m in standIn) continue;
+    // The members the function uses, and, transitively, those the notebook's own functions among them use
+    // (their fills are written after the stand-in, so it must be complete now).
+    const work = [...(memberAccesses(analysis, name) ?? Object.keys(target))];
+    while (work.length !== 0) {
+      const m = work.pop()!;
+      if (ObjectHasOwn(standIn, m)) continue;
       const d = ObjectGetOwnPropertyDescriptor(target, m);
-      if (d !== undefined && 'value' in d) standIn[m] = d.value;
+      if (d === undefined || !('value' in d)) continue;
+      standIn[m] = d.value;
+      if (typeof d.value === 'function') {
+        let inner: SourceAnalysis | null = null;
+        try { inner = analyzeSource(FunctionPrototypeToString(d.value as Function)); } catch { /* not source code */ }
+        if (inner !== null && inner.free.includes(name)) work.push(...(memberAccesses(inner, name) ?? Object.keys(target)));
+      }
     }
     return standIn;
   }
@@ -438,7 +479,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     if (value !== null && typeof value !== 'object' && typeof value !== 'function') return value;
     const info = scriptInfo(capture.scriptId, fn);
     if (info === undefined || !info.isModule) return value;
-    const imports = (info as { imports?: ReturnType<typeof packageImports> }).imports ??= packageImports(info.ast as never, null);
+    // Not cached on the script: registerByValue may change the answer between dumps.
+    const imports = packageImports(info.ast as never, null);
     const binding = imports.get(name);
     if (binding === undefined) return value;
     // CommonJS packages are known by identity (shortest reference); ES packages by the import itself.
@@ -449,21 +491,21 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     void isModuleNamespaceObject;
     const pkgName = binding.source.startsWith('@') ? binding.source.split('/').slice(0, 2).join('/') : binding.source.split('/')[0]!;
     const version = this.versionOf(pkgName, capture, fn);
-    if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version);
-    return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version);
+    if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version, true);
+    return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version, true);
   }
 
   private readonly versions = new Map<string, string>();
-  private versionOf(pkgName: string, capture: FunctionCapture, fn: Function): string {
-    let v = this.versions.get(pkgName);
+  /** The version of `pkgName` as the importing module resolves it (its own file, else the entry folder). */
+  private versionOf(pkgName: string, capture: FunctionCapture, _fn: Function): string {
+    const url = scriptUrl(capture.scriptId);
+    const from = url !== undefined && url.startsWith('file:') ? fileURLToPath(url) : join(defaultBase(), 'pikala-resolver.js');
+    const key = `${pkgName}\u0000${dirname(from)}`;
+    let v = this.versions.get(key);
     if (v === undefined) {
       v = '';
-      const info = scriptInfo(capture.scriptId, fn);
-      void info;
-      try {
-        v = packageVersionOf(pkgName, join(defaultBase(), 'pikala-resolver.js')).version;
-      } catch { /* unknown */ }
-      this.versions.set(pkgName, v);
+      try { v = packageVersionOf(pkgName, from).version; } catch { /* unknown */ }
+      this.versions.set(key, v);
     }
     return v;
   }
@@ -645,8 +687,15 @@ const NATIVE_TEXT = /\{\s*\[native code\]\s*\}\s*$/;
 function userGlobal(name: string): unknown {
   if (ALWAYS_FREE.has(name)) return NOT_A_USER_GLOBAL;
   const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
-  // Absent (the receiver fails the same way), inherited from Object.prototype, or a lazy built-in accessor.
-  if (d === undefined || !('value' in d)) return NOT_A_USER_GLOBAL;
+  if (d === undefined) return NOT_A_USER_GLOBAL; // absent or inherited: the receiver resolves it the same way
+  if (!('value' in d)) {
+    // The REPL defines the built-in modules as lazy globals (path, fs, os): the receiver may have none.
+    if (builtinModules.includes(name)) {
+      const get = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+      if (get !== undefined) return get(`node:${name}`);
+    }
+    return NOT_A_USER_GLOBAL; // a lazy built-in global of Node (fetch, crypto...)
+  }
   const v = d.value as unknown;
   if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
     const path = knownBuiltinPath(v as object);

@@ -138,6 +138,14 @@ class Session {
   release(): void {
     this.post('Runtime.releaseObjectGroup', { objectGroup: GROUP });
   }
+
+  on(event: string, listener: (m: never) => void): void {
+    this.session.on(event, listener as never);
+  }
+
+  off(event: string, listener: (m: never) => void): void {
+    this.session.off(event, listener as never);
+  }
 }
 
 /**
@@ -156,6 +164,30 @@ export function scriptSourceById(scriptId: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+const scriptUrls = new Map<string, string>();
+
+/**
+ * The URL (file:// or node:) of a script by id, from the Debugger's list of parsed scripts. Enabling the
+ * Debugger costs ~30 ms, so the list is read once and again only for scripts parsed since.
+ */
+export function scriptUrl(scriptId: string): string | undefined {
+  const hit = scriptUrls.get(scriptId);
+  if (hit !== undefined) return hit || undefined;
+  const s = getSession();
+  const onParsed = (m: { params: { scriptId: string; url: string } }) => { scriptUrls.set(m.params.scriptId, m.params.url); };
+  try {
+    s.on('Debugger.scriptParsed', onParsed);
+    s.post('Debugger.enable', {});
+    s.post('Debugger.disable', {});
+  } catch {
+    return undefined;
+  } finally {
+    s.off('Debugger.scriptParsed', onParsed);
+  }
+  if (!scriptUrls.has(scriptId)) scriptUrls.set(scriptId, '');
+  return scriptUrls.get(scriptId) || undefined;
 }
 
 let session: Session | null = null;

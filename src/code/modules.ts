@@ -39,6 +39,8 @@ export class ModuleRef {
     /** Package name (for messages) and version recorded at dump time. */
     readonly packageName: string,
     readonly version: string,
+    /** It came from an `import` declaration: the receiver resolves it with the import conditions. */
+    readonly viaImport = false,
   ) {
     REFS.add(this);
   }
@@ -308,6 +310,35 @@ export function packageVersionOf(specifier: string, fromFile: string | null): { 
   }
 }
 
+/**
+ * The package member `value` is, found through the file that defined it (a function of an ES module under
+ * node_modules: ES modules are not in the require cache, so the index above cannot see them). The module's
+ * exports are searched by identity, then the package main's (re-exports).
+ */
+export function esmPackageRef(value: object, definingUrl: string | undefined): ModuleRef | undefined {
+  if (definingUrl === undefined || !definingUrl.startsWith('file:')) return undefined;
+  const file = fileURLToPath(definingUrl);
+  if (!isInstalled(file)) return undefined;
+  const pkg = packageOf(file);
+  if (pkg === null || isByValue(pkg.name, file)) return undefined;
+  const candidates: [string, string][] = [];
+  const own = specifierFor(pkg, file);
+  if (own !== null) candidates.push([own, file]);
+  const main = resolveImport(pkg.name, file);
+  if (main !== undefined && main !== file) candidates.push([pkg.name, main]);
+  for (const [specifier, target] of candidates) {
+    let ns: unknown;
+    try { ns = createRequire(target)(target); } catch { continue; }
+    if (ns === null || (typeof ns !== 'object' && typeof ns !== 'function')) continue;
+    if (ns === value) return new ModuleRef(specifier, [], 'namespace', pkg.name, pkg.version, true);
+    for (const key of Object.keys(ns as object)) {
+      const d = ObjectGetOwnPropertyDescriptor(ns as object, key);
+      if (d !== undefined && 'value' in d && d.value === value) return new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version, true);
+    }
+  }
+  return undefined;
+}
+
 // ------------------------------------------------------------------------------------- receiver side
 
 export interface ResolveOptions {
@@ -317,8 +348,10 @@ export interface ResolveOptions {
 
 /** Where the receiving application's own imports resolve: its entry script's folder, else the cwd. */
 export function defaultBase(): string {
+  // With -e/-p or a REPL there is no entry script, and argv[1] is the first user argument.
   const entry = process.argv[1];
-  if (entry) {
+  if (entry && !process.execArgv.some((a) => a === '-e' || a === '--eval' || a === '-p' || a === '--print' ||
+    a.startsWith('--eval=') || a.startsWith('--print='))) {
     try { if (statSync(entry).isFile()) return dirname(resolve(entry)); } catch { /* not a file: REPL, -e */ }
   }
   return process.cwd();
@@ -341,8 +374,10 @@ export function loadModuleRef(ref: ModuleRef, options: ResolveOptions): unknown 
   let exportsValue: unknown;
   let file: string | undefined;
   try {
-    file = req.resolve(ref.specifier);
-    exportsValue = req(ref.specifier);
+    // An import resolves with the "import" condition (an import-only subpath, the ES flavour of a dual
+    // package); require(esm) then loads that file synchronously.
+    file = ref.viaImport ? resolveImport(ref.specifier, from) ?? req.resolve(ref.specifier) : req.resolve(ref.specifier);
+    exportsValue = req(file);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
@@ -376,6 +411,62 @@ export function loadModuleRef(ref: ModuleRef, options: ResolveOptions): unknown 
     throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `'${ref.specifier}' has no export ${ref.path.join('.')} here`);
   }
   return v;
+}
+
+/**
+ * Resolves a bare specifier the way `import` would, for packages with an exports map (conditions node,
+ * import, module-sync, default; subpath patterns with one `*`). Undefined when the package has no exports
+ * map or is not found (the caller then uses require's resolution).
+ */
+function resolveImport(specifier: string, fromFile: string): string | undefined {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier)) return undefined;
+  const parts = specifier.split('/');
+  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  const subpath = '.' + specifier.slice(name.length);
+  for (let dir = dirname(fromFile); ; dir = dirname(dir)) {
+    const root = join(dir, 'node_modules', name);
+    const pj = join(root, 'package.json');
+    if (existsSync(pj)) {
+      let json: { exports?: unknown };
+      try { json = JSON.parse(readFileSync(pj, 'utf8')) as { exports?: unknown }; } catch { return undefined; }
+      if (json.exports === undefined || json.exports === null) return undefined;
+      const exp = json.exports;
+      const map: Record<string, unknown> = typeof exp === 'string' || Array.isArray(exp) ||
+        !Object.keys(exp as object).some((k) => k.startsWith('.')) ? { '.': exp } : exp as Record<string, unknown>;
+      let target: string | undefined;
+      if (Object.prototype.hasOwnProperty.call(map, subpath)) {
+        target = pickTarget(map[subpath], '');
+      } else {
+        for (const [key, value] of Object.entries(map)) {
+          const star = key.indexOf('*');
+          if (star < 0) continue;
+          const head = key.slice(0, star), tail = key.slice(star + 1);
+          if (subpath.startsWith(head) && subpath.endsWith(tail) && subpath.length >= key.length - 1) {
+            target = pickTarget(value, subpath.slice(head.length, subpath.length - tail.length));
+            break;
+          }
+        }
+      }
+      return target === undefined ? undefined : join(root, target);
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+const IMPORT_CONDITIONS = ['node', 'import', 'module-sync', 'default'];
+
+function pickTarget(t: unknown, star: string): string | undefined {
+  if (typeof t === 'string') return t.startsWith('./') ? t.replace('*', star) : undefined;
+  if (Array.isArray(t)) {
+    for (const x of t) { const r = pickTarget(x, star); if (r !== undefined) return r; }
+    return undefined;
+  }
+  if (t !== null && typeof t === 'object') {
+    for (const [cond, v] of Object.entries(t as Record<string, unknown>)) {
+      if (IMPORT_CONDITIONS.includes(cond)) { const r = pickTarget(v, star); if (r !== undefined) return r; }
+    }
+  }
+  return undefined;
 }
 
 const namespaces = new WeakMap<object, object>();

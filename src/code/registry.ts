@@ -7,7 +7,7 @@
  * registry: it walks the path itself, through own data properties, from a fixed set of roots, so a user's
  * monkeypatched global or a getter can never be reached.
  */
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules, createRequire, isBuiltin } from 'node:module';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
   functionName,
@@ -239,7 +239,10 @@ function loadedBuiltinModules(): string[] {
     const m = /^NativeModule (.+)$/.exec(entry);
     if (m) loaded.add(m[1]!);
   }
-  return builtinModules.filter((n) => !n.startsWith('_') && !n.startsWith('internal/') && loaded.has(n));
+  const names = builtinModules.filter((n) => !n.startsWith('_') && !n.startsWith('internal/') && loaded.has(n));
+  // Modules that exist only with the node: prefix (node:test, node:sea) are not in builtinModules.
+  for (const n of loaded) if (!names.includes(n) && !n.startsWith('internal/') && isBuiltin(`node:${n}`)) names.push(n);
+  return names;
 }
 
 /** The path of a built-in object, or undefined. */
@@ -303,7 +306,7 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
     cur = hiddenIntrinsics().find(([n]) => n === rootName)?.[1];
   } else if (rootName.startsWith('node:')) {
     const name = rootName.slice(5);
-    if (!builtinModules.includes(name)) return undefined;
+    if (!isBuiltin(`node:${name}`)) return undefined;
     cur = loadBuiltin(name);
   } else {
     if (!GLOBAL_NAMES.includes(rootName) && !LAZY_GLOBALS.includes(rootName) && !EXPENSIVE_GLOBALS.includes(rootName)) return undefined;

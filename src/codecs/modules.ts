@@ -30,6 +30,7 @@ export function moduleRefCodec(refs: ModuleRefSource): ObjectCodec<object> {
       for (const k of ref.path) p.writeString(k);
       p.writeString(ref.packageName);
       p.writeString(ref.version);
+      p.w.u8(ref.viaImport ? 1 : 0);
     },
     writeFill() { /* nothing: the receiver's own module */ },
     create(u: Unpickler) {
@@ -41,7 +42,9 @@ export function moduleRefCodec(refs: ModuleRefSource): ObjectCodec<object> {
       for (let i = 0; i < n; i++) path.push(u.readString());
       const packageName = u.readString();
       const version = u.readString();
-      const value = loadModuleRef(new ModuleRef(specifier, path, kind === 1 ? 'require' : kind === 2 ? 'namespace' : 'value', packageName, version),
+      const viaImport = u.r.u8();
+      if (viaImport > 1) throw corrupt('bad module reference flag');
+      const value = loadModuleRef(new ModuleRef(specifier, path, kind === 1 ? 'require' : kind === 2 ? 'namespace' : 'value', packageName, version, viaImport === 1),
         (u.options ?? {}) as ResolveOptions);
       if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
         // A primitive export: the record still stands for an object slot in the memo; wrap nothing.
