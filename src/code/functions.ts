@@ -105,8 +105,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const facts = this.ctorFacts(ctor);
     if (facts.path !== undefined) return undefined; // a built-in's prototype: the registry has it
     if (facts.moduleRef !== undefined) {
-      this.moduleRefs.set(o, new ModuleRef(facts.moduleRef.specifier, [...facts.moduleRef.path, 'prototype'], 'value',
-        facts.moduleRef.packageName, facts.moduleRef.version));
+      const r = facts.moduleRef;
+      this.moduleRefs.set(o, new ModuleRef(r.specifier, [...r.path, 'prototype'], 'value', r.packageName, r.version, r.viaImport, r.via));
       return this.moduleRefCodec;
     }
     if (facts.sourceClass) {
@@ -133,7 +133,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       if (url === undefined || !url.startsWith('file:')) continue;
       const ref = esmPackageRef(v, url);
       if (ref === undefined) return false;
-      this.moduleRefs.set(ns, new ModuleRef(ref.specifier, [], 'namespace', ref.packageName, ref.version, true));
+      this.moduleRefs.set(ns, new ModuleRef(ref.specifier, [], 'namespace', ref.packageName, ref.version, true, ref.via));
       return true;
     }
     return false;
@@ -490,21 +490,24 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     if (binding.source.startsWith('node:')) return new ModuleRef(binding.source, [], 'namespace', binding.source, '');
     void isModuleNamespaceObject;
     const pkgName = binding.source.startsWith('@') ? binding.source.split('/').slice(0, 2).join('/') : binding.source.split('/')[0]!;
-    const version = this.versionOf(pkgName, capture, fn);
-    if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version, true);
-    return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version, true);
+    const { version, via } = this.versionOf(pkgName, capture);
+    if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version, true, via);
+    return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version, true, via);
   }
 
-  private readonly versions = new Map<string, string>();
-  /** The version of `pkgName` as the importing module resolves it (its own file, else the entry folder). */
-  private versionOf(pkgName: string, capture: FunctionCapture, _fn: Function): string {
+  private readonly versions = new Map<string, { version: string; via: string[] }>();
+  /**
+   * The version of `pkgName` as the importing module resolves it (its own file, else the entry folder), and
+   * the packages that copy is nested in.
+   */
+  private versionOf(pkgName: string, capture: FunctionCapture): { version: string; via: string[] } {
     const url = scriptUrl(capture.scriptId);
     const from = url !== undefined && url.startsWith('file:') ? fileURLToPath(url) : join(defaultBase(), 'pikala-resolver.js');
     const key = `${pkgName}\u0000${dirname(from)}`;
     let v = this.versions.get(key);
     if (v === undefined) {
-      v = '';
-      try { v = packageVersionOf(pkgName, from).version; } catch { /* unknown */ }
+      v = { version: '', via: [] };
+      try { v = packageVersionOf(pkgName, from); } catch { /* unknown */ }
       this.versions.set(key, v);
     }
     return v;

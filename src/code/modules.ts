@@ -41,12 +41,17 @@ export class ModuleRef {
     readonly version: string,
     /** It came from an `import` declaration: the receiver resolves it with the import conditions. */
     readonly viaImport = false,
+    /**
+     * The packages it is nested in (`['pk-uses']` for node_modules/pk-uses/node_modules/pk-ver): the receiver
+     * resolves the specifier from inside them, as the producer did, when its tree has the same nesting.
+     */
+    readonly via: readonly string[] = [],
   ) {
     REFS.add(this);
   }
 
   get key(): string {
-    return `${this.kind}|${this.specifier}|${this.path.join('\u0000')}`;
+    return `${this.kind}|${this.via.join('>')}|${this.specifier}|${this.path.join('\u0000')}`;
   }
 }
 
@@ -132,6 +137,12 @@ function isInstalled(file: string): boolean {
   return file.includes(`${sep}node_modules${sep}`);
 }
 
+/** The packages a package folder is nested in, outermost first (node_modules/a/node_modules/b → ['a']). */
+export function nestingOf(root: string): string[] {
+  const parts = root.split(`${sep}node_modules${sep}`);
+  return parts.slice(1, -1).map((p) => p.split(sep).join('/'));
+}
+
 /** The bare specifier that loads `file` of package `pkg`, honouring its exports map; null if none does. */
 function specifierFor(pkg: PackageInfo, file: string): string | null {
   const sub = './' + relative(pkg.root, file).split(sep).join('/');
@@ -208,14 +219,15 @@ class PackageIndex {
       if (pkg === null) continue;
       const specifier = specifierFor(pkg, file);
       if (specifier === null) continue;
-      this.add(mod.exports, new ModuleRef(specifier, [], 'value', pkg.name, pkg.version), file);
+      const via = nestingOf(pkg.root);
+      this.add(mod.exports, new ModuleRef(specifier, [], 'value', pkg.name, pkg.version, false, via), file);
       const exp = mod.exports as unknown;
       if (exp !== null && (typeof exp === 'object' || typeof exp === 'function')) {
         for (const key of ReflectOwnKeys(exp as object)) {
           if (typeof key !== 'string' || key === 'prototype' || key === 'default' && typeof exp === 'function') continue;
           const d = ObjectGetOwnPropertyDescriptor(exp as object, key);
           if (d === undefined || !('value' in d)) continue;
-          this.add(d.value, new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version), file);
+          this.add(d.value, new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version, false, via), file);
         }
       }
     }
@@ -296,17 +308,17 @@ export function packageImports(ast: { body: unknown[] } | null, moduleFile: stri
 }
 
 /** The package name and version of `specifier` as the module at `fromFile` resolves it. */
-export function packageVersionOf(specifier: string, fromFile: string | null): { name: string; version: string } {
+export function packageVersionOf(specifier: string, fromFile: string | null): { name: string; version: string; via: string[] } {
   const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
-  if (fromFile === null) return { name, version: '' };
+  if (fromFile === null) return { name, version: '', via: [] };
   try {
     const req = createRequire(fromFile);
     let file: string;
     try { file = req.resolve(specifier); } catch { file = req.resolve(`${name}/package.json`); }
     const pkg = packageOf(file);
-    return { name, version: pkg?.version ?? '' };
+    return { name, version: pkg?.version ?? '', via: pkg === null ? [] : nestingOf(pkg.root) };
   } catch {
-    return { name, version: '' };
+    return { name, version: '', via: [] };
   }
 }
 
@@ -330,10 +342,11 @@ export function esmPackageRef(value: object, definingUrl: string | undefined): M
     let ns: unknown;
     try { ns = createRequire(target)(target); } catch { continue; }
     if (ns === null || (typeof ns !== 'object' && typeof ns !== 'function')) continue;
-    if (ns === value) return new ModuleRef(specifier, [], 'namespace', pkg.name, pkg.version, true);
+    const via = nestingOf(pkg.root);
+    if (ns === value) return new ModuleRef(specifier, [], 'namespace', pkg.name, pkg.version, true, via);
     for (const key of Object.keys(ns as object)) {
       const d = ObjectGetOwnPropertyDescriptor(ns as object, key);
-      if (d !== undefined && 'value' in d && d.value === value) return new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version, true);
+      if (d !== undefined && 'value' in d && d.value === value) return new ModuleRef(specifier, [key], 'value', pkg.name, pkg.version, true, via);
     }
   }
   return undefined;
@@ -364,11 +377,32 @@ function baseFile(resolveFrom: string | undefined): string {
   return join(resolve(base), 'pikala-resolver.js');
 }
 
+/** The folder module references and shipped import() calls resolve from on this receiver. */
+export function resolutionFolder(resolveFrom: string | undefined): string {
+  // Asked on every load of code: remembered (the entry script and a given resolveFrom do not move).
+  const key = resolveFrom ?? '';
+  let folder = folders.get(key);
+  if (folder === undefined) {
+    folder = dirname(baseFile(resolveFrom));
+    if (folders.size > 64) folders.clear();
+    folders.set(key, folder);
+  }
+  return folder;
+}
+const folders = new Map<string, string>();
+
 const warned = new Set<string>();
 
 /** Loads a module reference on the receiver. */
 export function loadModuleRef(ref: ModuleRef, options: ResolveOptions): unknown {
-  const from = baseFile(options.resolveFrom);
+  let from = baseFile(options.resolveFrom);
+  // Into the packages the producer's copy was nested in, as far as this tree has them (a hoisted copy is
+  // then found from the last one reached, as Node would).
+  for (const name of ref.via) {
+    const root = packageRootFrom(name, from);
+    if (root === undefined) break;
+    from = join(root, 'pikala-resolver.js');
+  }
   const req = createRequire(from);
   if (ref.kind === 'require') return req;
   let exportsValue: unknown;
@@ -411,6 +445,15 @@ export function loadModuleRef(ref: ModuleRef, options: ResolveOptions): unknown 
     throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `'${ref.specifier}' has no export ${ref.path.join('.')} here`);
   }
   return v;
+}
+
+/** The folder of package `name` as seen from `fromFile` (node_modules lookup up the folders). */
+function packageRootFrom(name: string, fromFile: string): string | undefined {
+  for (let dir = dirname(fromFile); ; dir = dirname(dir)) {
+    const root = join(dir, 'node_modules', ...name.split('/'));
+    if (existsSync(join(root, 'package.json'))) return root;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import vm from 'node:vm';
 import { join } from 'node:path';
-import { defaultBase } from './modules.js';
+import { resolutionFolder } from './modules.js';
 import { corrupt } from '../api/errors.js';
 import { Tag } from '../format/tags.js';
 import type { ByteReader } from '../format/byte-reader.js';
@@ -24,7 +24,8 @@ export interface MakerEntry {
   passArguments: boolean;
 }
 
-const compiled = new Map<string, Function>();
+/** Compiled units by resolution folder (import() in the code resolves from there), then by source text. */
+const compiledIn = new Map<string, Map<string, Function>>();
 const COMPILE_CACHE_LIMIT = 2048;
 let compileCount = 0;
 
@@ -33,7 +34,9 @@ export function compiledUnitCount(): number {
   return compileCount;
 }
 
-function compileUnit(source: string): Function {
+function compileUnit(source: string, folder: string): Function {
+  let compiled = compiledIn.get(folder);
+  if (compiled === undefined) compiledIn.set(folder, compiled = new Map());
   let factory = compiled.get(source);
   if (factory !== undefined) {
     // Refresh recency.
@@ -43,7 +46,7 @@ function compileUnit(source: string): Function {
   }
   let value: unknown;
   try {
-    value = new vm.Script(source, scriptOptions(source)).runInThisContext();
+    value = new vm.Script(source, scriptOptions(source, folder)).runInThisContext();
   } catch (e) {
     throw corrupt(`shipped code does not compile on this runtime: ${(e as Error).message}`);
   }
@@ -58,13 +61,14 @@ function compileUnit(source: string): Function {
 /**
  * Shipped code may call import(): Node resolves it with its default loader relative to the script's file
  * name, so units are named after a (non-existent) file in the folder the receiving application resolves
- * modules from. The first dynamic import prints Node's ExperimentalWarning for this vm feature.
+ * modules from (`resolveFrom`, else its entry script's folder). The first dynamic import prints Node's
+ * ExperimentalWarning for this vm feature.
  */
-function scriptOptions(source: string): vm.ScriptOptions {
+function scriptOptions(source: string, folder: string): vm.ScriptOptions {
   const loader = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
   const name = `pikala-code-${shortHash(source)}.js`;
   if (loader === undefined) return { filename: `pikala:code/${name}` };
-  return { filename: join(defaultBase(), name), importModuleDynamically: loader as never };
+  return { filename: join(folder, name), importModuleDynamically: loader as never };
 }
 
 export class LoadedCode {
@@ -125,7 +129,8 @@ export function readPrologue(u: Unpickler): void {
   const start = r.pos - 1;
   const nUnits = r.count(2);
   const units: Function[] = [];
-  for (let i = 0; i < nUnits; i++) units.push(compileUnit(readRawString(r)));
+  const folder = resolutionFolder((u.options as { resolveFrom?: string } | undefined)?.resolveFrom);
+  for (let i = 0; i < nUnits; i++) units.push(compileUnit(readRawString(r), folder));
   const nSlots = r.count(2);
   const slots = new Map<number, [number, string]>();
   for (let id = 1; id <= nSlots; id++) {

@@ -1,6 +1,7 @@
 /**
  * Module references: a member of an installed package (or a `require` function) that the receiver loads
- * itself. Create payload: kind, specifier, export path, package name and version. No fill: the object is the
+ * itself. Create payload: kind, specifier, export path, package name and version, import flag,
+ * enclosing packages. No fill: the object is the
  * receiver's own. See code/modules.ts for how references are found and resolved.
  */
 import { corrupt } from '../api/errors.js';
@@ -31,6 +32,8 @@ export function moduleRefCodec(refs: ModuleRefSource): ObjectCodec<object> {
       p.writeString(ref.packageName);
       p.writeString(ref.version);
       p.w.u8(ref.viaImport ? 1 : 0);
+      p.w.varint(ref.via.length);
+      for (const name of ref.via) p.writeString(name);
     },
     writeFill() { /* nothing: the receiver's own module */ },
     create(u: Unpickler) {
@@ -44,7 +47,11 @@ export function moduleRefCodec(refs: ModuleRefSource): ObjectCodec<object> {
       const version = u.readString();
       const viaImport = u.r.u8();
       if (viaImport > 1) throw corrupt('bad module reference flag');
-      const value = loadModuleRef(new ModuleRef(specifier, path, kind === 1 ? 'require' : kind === 2 ? 'namespace' : 'value', packageName, version, viaImport === 1),
+      const nesting = u.r.count(1);
+      const via: string[] = [];
+      for (let i = 0; i < nesting; i++) via.push(u.readString());
+      const value = loadModuleRef(new ModuleRef(specifier, path, kind === 1 ? 'require' : kind === 2 ? 'namespace' : 'value',
+        packageName, version, viaImport === 1, via),
         (u.options ?? {}) as ResolveOptions);
       if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
         // A primitive export: the record still stands for an object slot in the memo; wrap nothing.
