@@ -12,6 +12,7 @@ import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
 import { classCodec, instanceCodec, memberCodec, prototypeCodec } from '../codecs/classes.js';
 import { moduleRefCodec } from '../codecs/modules.js';
 import { CODECS } from '../codecs/dispatch.js';
+import { writePendingWeakEntries } from '../codecs/weak.js';
 import { Kind } from '../format/tags.js';
 import { readPrologue } from '../code/rebuild.js';
 import type { ObjectCodec } from '../codecs/codec.js';
@@ -79,7 +80,7 @@ export function picklerHooks(): PicklerHooks {
       return getPlanner().instanceCodecFor(p, o, proto, brand);
     },
     writePendingFill(p) {
-      return planner !== null && planner.writePendingFill(p);
+      return (planner !== null && planner.writePendingFill(p)) || writePendingWeakEntries(p);
     },
     prologue() {
       return planner !== null ? planner.prologue() : null;

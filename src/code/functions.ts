@@ -99,7 +99,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     if (isModuleNamespaceObject(o) && this.namespaceRef(p, o)) return this.moduleRefCodec;
     if (this.classPrototypes.has(o)) return this.prototypeCodec;
     const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
-    if (d === undefined || typeof d.value !== 'function') return undefined;
+    if (d === undefined || typeof d.value !== 'function' || isProxy(d.value)) return undefined;
     const ctor = d.value as Function;
     if (ObjectGetOwnPropertyDescriptor(ctor, 'prototype')?.value !== o) return undefined;
     const facts = this.ctorFacts(ctor);
@@ -244,6 +244,10 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
         this.bounds.set(fn, capture.bound);
         p.hasCode = true;
         return this.boundCodec;
+      }
+      if (isProxy(fn)) {
+        p.fail('PIKALA_UNSUPPORTED', 'a function Proxy cannot be serialized: its handler\'s traps decide what it does, ' +
+          'and reading them would run them. Ship the target function and the handler instead');
       }
       p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is native code that is not a known built-in; it cannot travel. ` +
         'If it comes from a native addon, call it inside the shipped function instead of capturing it');

@@ -17,7 +17,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PikalaError } from '../api/errors.js';
-import { ObjectGetOwnPropertyDescriptor, ReflectOwnKeys } from '../util/primordials.js';
+import { ObjectGetOwnPropertyDescriptor, ReflectOwnKeys, isProxy } from '../util/primordials.js';
 
 const REFS = new WeakSet<object>();
 /** Whether `o` is a ModuleRef (a membership test: `instanceof` could run a Proxy's trap). */
@@ -265,7 +265,7 @@ export function packageRefOf(v: unknown): ModuleRef | undefined {
 
 /** Whether `fn` is a CommonJS `require` function (each module gets its own). */
 export function isRequireFunction(fn: unknown): boolean {
-  if (typeof fn !== 'function') return false;
+  if (typeof fn !== 'function' || isProxy(fn)) return false;
   const r = ObjectGetOwnPropertyDescriptor(fn, 'resolve');
   const c = ObjectGetOwnPropertyDescriptor(fn, 'cache');
   return r !== undefined && typeof r.value === 'function' && c !== undefined && typeof c.value === 'object' &&

@@ -10,7 +10,7 @@
 import { builtinModules, createRequire, isBuiltin } from 'node:module';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
-  functionName,
+  functionName, isProxy,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { maps } from '../util/natives.js';
@@ -254,7 +254,8 @@ export function builtinPath(o: object): string | undefined {
     path = reg.pathOf.get(o);
     // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
     // walking them costs tens of milliseconds, which every first dump of a user function would pay.
-    if (path === undefined && typeof o === 'function' && EXPENSIVE_GLOBALS.includes(functionName(o as Function))) {
+    // (A function Proxy is never one: reading its name would run its traps.)
+    if (path === undefined && typeof o === 'function' && !isProxy(o) && EXPENSIVE_GLOBALS.includes(functionName(o as Function))) {
       reg.walkExpensiveGlobals();
       path = reg.pathOf.get(o);
     }

@@ -20,12 +20,13 @@ import { MapCodec, SetCodec } from './collections.js';
 import { DateCodec, RegExpCodec, URLCodec, URLSearchParamsCodec, isURL, isURLSearchParams } from './dates.js';
 import { ErrorCodec } from './errors.js';
 import { ArgumentsCodec, OrdinaryCodec } from './objects.js';
+import { WeakMapCodec, WeakSetCodec } from './weak.js';
 
 /** Codecs by Kind, for the decoder. Kind.Instance is filled in by the class layer. */
 export const CODECS: (ObjectCodec | undefined)[] = new Array(KIND_COUNT).fill(undefined);
 for (const c of [OrdinaryCodec, ArrayCodec, MapCodec, SetCodec, DateCodec, RegExpCodec, ErrorCodec, ArrayBufferCodec,
   SharedArrayBufferCodec, TypedArrayCodec, DataViewCodec, BoxedNumberCodec, BoxedStringCodec, BoxedBooleanCodec,
-  BoxedBigIntCodec, BoxedSymbolCodec, URLCodec, URLSearchParamsCodec, ArgumentsCodec] as ObjectCodec[]) {
+  BoxedBigIntCodec, BoxedSymbolCodec, URLCodec, URLSearchParamsCodec, ArgumentsCodec, WeakMapCodec, WeakSetCodec] as ObjectCodec[]) {
   CODECS[c.kind] = c;
 }
 
@@ -44,8 +45,6 @@ const isWeakRefObject = (o: object) => inherits(o, WeakRef.prototype) && isWeakR
 const isFinalizationRegistryObject = (o: object) => inherits(o, FinalizationRegistry.prototype) && isFinalizationRegistry(o);
 
 const UNSUPPORTED: [(o: object) => boolean, string][] = [
-  [isWeakMap, 'a WeakMap cannot be serialized: its entries cannot be enumerated. Use a Map, or leave it out'],
-  [isWeakSet, 'a WeakSet cannot be serialized: its entries cannot be enumerated. Use a Set, or leave it out'],
   [isWeakRefObject, 'a WeakRef cannot be serialized: it must not keep its target alive. Serialize the target itself'],
   [isFinalizationRegistryObject, 'a FinalizationRegistry cannot be serialized: it watches objects of this process'],
   [isPromise, 'a Promise cannot be serialized: it is a pending computation. Await it and serialize the result'],
@@ -96,6 +95,8 @@ function brandCodec(p: Pickler, o: object): ObjectCodec<object> {
   if (isBigIntObject(o)) return BoxedBigIntCodec;
   if (isSymbolObject(o)) return BoxedSymbolCodec;
   if (isArgumentsObject(o)) return ArgumentsCodec;
+  if (isWeakMap(o)) return WeakMapCodec;
+  if (isWeakSet(o)) return WeakSetCodec;
   for (const [test, message] of UNSUPPORTED) if (test(o)) p.fail('PIKALA_UNSUPPORTED', message);
   if (inherits(o, URL.prototype) && isURL(o)) return URLCodec;
   if (inherits(o, URLSearchParams.prototype) && isURLSearchParams(o)) return URLSearchParamsCodec;

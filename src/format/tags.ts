@@ -73,8 +73,10 @@ export const enum Kind {
   Class = 24,          // a class by value
   ClassPrototype = 25, // the prototype a by-value class made
   ClassMember = 26,    // an arrow field using #private names, made inside its class
+  WeakMap = 27,        // entries whose keys are in the payload, in Fill records after the root
+  WeakSet = 28,        // likewise
 }
-export const KIND_COUNT = 27;
+export const KIND_COUNT = 29;
 
 /** Flags of the generic Object record. */
 export const enum ObjFlag {

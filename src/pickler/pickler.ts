@@ -193,12 +193,17 @@ export class Pickler {
     return out;
   }
 
-  /** Writes a Fill record for `o` (memo id `id`) outside the deferred queue (growing code state). */
-  writeFillRecord(o: object, id: number): void {
-    const codec = this.hooks.internalCodec?.(o);
+  /**
+   * Writes a Fill record for `o` (memo id `id`) outside the deferred queue: state that grows during the walk
+   * (scope variables, weak collection entries). `write` writes the fill (default: the codec's writeFill).
+   */
+  writeFillRecord(o: object, id: number, codec = this.hooks.internalCodec?.(o), write?: () => void): void {
     if (codec === undefined) throw new Error('pikala internal error: refill of an object without a codec');
     this.w.tagVarint(Tag.Fill, id);
-    this.withPathRoot(codec.pathOf?.(o) ?? `root.<${codec.name}>`, () => { codec.writeFill(this, o); this.drain(); });
+    this.withPathRoot(codec.pathOf?.(o) ?? `root.<${codec.name}>`, () => {
+      if (write !== undefined) write(); else codec.writeFill(this, o);
+      this.drain();
+    });
   }
 
   /** Paths of values written by `f` (and the frames it pushes) start at `root` instead of the value root. */

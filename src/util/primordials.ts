@@ -40,6 +40,8 @@ export const MapPrototypeEntries = uncurry(Map.prototype.entries as () => Iterab
 export const SetPrototypeAdd = uncurry(Set.prototype.add as (v: unknown) => Set<unknown>);
 export const SetPrototypeGetSize = uncurry(ObjectGetOwnPropertyDescriptor(Set.prototype, 'size')!.get as () => number);
 export const SetPrototypeValues = uncurry(Set.prototype.values as () => IterableIterator<unknown>);
+export const WeakMapPrototypeSet = uncurry(WeakMap.prototype.set as (k: WeakKey, v: unknown) => WeakMap<WeakKey, unknown>);
+export const WeakSetPrototypeAdd = uncurry(WeakSet.prototype.add as (v: WeakKey) => WeakSet<WeakKey>);
 export const MapIteratorNext = uncurry(ObjectGetPrototypeOf(new Map().entries()).next as () => IteratorResult<[unknown, unknown]>);
 export const SetIteratorNext = uncurry(ObjectGetPrototypeOf(new Set().values()).next as () => IteratorResult<unknown>);
 export const DatePrototypeGetTime = uncurry(Date.prototype.getTime);
@@ -134,6 +136,7 @@ export const BigIntFn = BigInt;
 export const SymbolFn = Symbol;
 export const ObjectFn = Object;
 export const WeakMapCtor = WeakMap;
+export const WeakSetCtor = WeakSet;
 export const NumberParseInt = Number.parseInt;
 export const TypedArrayPrototypeSet = uncurry(
   (ObjectGetPrototypeOf(Uint8Array.prototype) as { set: (src: ArrayLike<number>, offset?: number) => void }).set);

@@ -67,7 +67,7 @@ cases('functions/errors.mjs', {}, [
     error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.pending', message: /Promise/ } },
   { title: 'a captured suspended generator fails naming the function and the variable', name: 'capturedSuspendedGenerator',
     error: { code: 'PIKALA_UNSUPPORTED', path: 'root.cache.fn.<closure>.gen', message: /generator/ } },
-  { title: 'a captured WeakMap fails naming the function and the variable', name: 'capturedWeakMap',
+  { title: 'a captured WeakRef fails naming the function and the variable', name: 'capturedWeakRef',
     error: { code: 'PIKALA_UNSUPPORTED', path: 'root.deep.list[0].<closure>.weak' } },
 ]);
 

@@ -111,7 +111,7 @@ function writeFiles() {
       let error;
       try { loads(Uint8Array.of(1, 2, 3)); } catch (e) { error = { isPikalaError: e instanceof PikalaError, code: e.code }; }
       let unsupported;
-      try { dumps({ w: new WeakMap() }); } catch (e) { unsupported = { isPikalaError: e instanceof PikalaError, code: e.code, path: e.path }; }
+      try { dumps({ w: new WeakRef({}) }); } catch (e) { unsupported = { isPikalaError: e instanceof PikalaError, code: e.code, path: e.path }; }
       console.log(JSON.stringify({ failures: require('./check.cjs')(loads(fs.readFileSync('from-esm.bin'))), error, unsupported }));`,
     'read.mjs': `
       import { createRequire } from 'node:module';
@@ -121,7 +121,7 @@ function writeFiles() {
       let error;
       try { loads(Uint8Array.of(1, 2, 3)); } catch (e) { error = { isPikalaError: e instanceof PikalaError, code: e.code }; }
       let unsupported;
-      try { dumps({ w: new WeakMap() }); } catch (e) { unsupported = { isPikalaError: e instanceof PikalaError, code: e.code, path: e.path }; }
+      try { dumps({ w: new WeakRef({}) }); } catch (e) { unsupported = { isPikalaError: e instanceof PikalaError, code: e.code, path: e.path }; }
       console.log(JSON.stringify({ failures: check(loads(readFileSync('from-cjs.bin'))), error, unsupported }));`,
     'uses-esm.mts': `
       import { dumps, loads, PikalaError, type DumpOptions, type LoadOptions, type PikalaErrorCode } from 'pikala';
