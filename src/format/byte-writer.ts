@@ -138,7 +138,12 @@ export class ByteWriter {
       let p = start + 2;
       for (let i = 0; i < n; i++) {
         const c = s.charCodeAt(i);
-        if (c > 0xff) { this.pos = start; this.wideString(s); return; }
+        if (c > 0xff) {
+          this.pos = start;
+          if (n <= 42 && this.shortUtf8(s, n)) return;
+          this.wideString(s);
+          return;
+        }
         buf[p++] = c;
       }
       this.pos = p;
@@ -152,6 +157,45 @@ export class ByteWriter {
       return;
     }
     this.wideString(s);
+  }
+
+  /**
+   * UTF-8 of a string of at most 42 code units (so at most 126 bytes: the length is one byte), encoded here
+   * (a call into Node costs more than the encoding). False, with nothing written, when the string holds a
+   * lone surrogate (it then travels as UTF-16).
+   */
+  private shortUtf8(s: string, n: number): boolean {
+    if (this.pos + 2 + 3 * n > this.buf.length) this.grow(2 + 3 * n);
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start + 2;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x80) {
+        buf[p++] = c;
+      } else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6);
+        buf[p++] = 0x80 | (c & 0x3f);
+      } else if (c < 0xd800 || c > 0xdfff) {
+        buf[p++] = 0xe0 | (c >> 12);
+        buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+        buf[p++] = 0x80 | (c & 0x3f);
+      } else {
+        if (c > 0xdbff || i + 1 >= n) return false;
+        const d = s.charCodeAt(i + 1);
+        if (d < 0xdc00 || d > 0xdfff) return false;
+        i++;
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        buf[p++] = 0xf0 | (cp >> 18);
+        buf[p++] = 0x80 | ((cp >> 12) & 0x3f);
+        buf[p++] = 0x80 | ((cp >> 6) & 0x3f);
+        buf[p++] = 0x80 | (cp & 0x3f);
+      }
+    }
+    buf[start] = Tag.StrUtf8;
+    buf[start + 1] = p - start - 2;
+    this.pos = p;
+    return true;
   }
 
   private wideString(s: string): void {

@@ -10,6 +10,7 @@ import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { FLAGS_OFFSET, HeaderFlag, writeHeader } from '../format/header.js';
 import { Attr, Integrity, Tag } from '../format/tags.js';
+import { StringTable, WRITER_STRINGS, slotOf, stringHash } from '../format/string-table.js';
 import {
   ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
   ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectIsExtensible, ObjectIsFrozen, ObjectIsSealed,
@@ -27,14 +28,19 @@ import { OrdinaryCodec } from '../codecs/objects.js';
 import { keepAlive } from '../util/keep-alive.js';
 
 const enum Frame {
-  Shape,   // values obj[keys[i]]
-  Packed,  // values arr[i], no holes
-  Holey,   // values arr[i] or Hole
+  Shape,   // the values of a plain record (fVals: its values in key order, fKeys: the keys)
+  Packed,  // arr[i], no holes
+  Holey,   // arr[i] or Hole
   List,    // precomputed values, Hole allowed
 }
 
+/** Captured at load: a program that replaces Object.values cannot be called by dumps. */
+const ObjectValues = Object.values;
+
 /** Marks a hole inside a precomputed value list. */
 export const HOLE: object = Object.freeze({ hole: true });
+/** What a popped frame's value source is reset to (releases the values for the GC, keeps the array's type). */
+const EMPTY: unknown[] = [];
 
 /** Describes a List frame's values for error paths. */
 export interface ListLabels {
@@ -73,39 +79,6 @@ export interface PicklerHooks {
   prologue?(p: Pickler): Uint8Array | null;
 }
 
-const STRING_SLOT_BITS = 12;
-const STRING_SLOTS = 1 << STRING_SLOT_BITS;
-const STRING_SLOT_SHIFT = 32 - STRING_SLOT_BITS;
-
-/**
- * The recent-strings table, reused across dumps: allocating and clearing 4096 slots would cost more than a
- * small dump. A slot is valid only when its epoch is the current dump's. Nested dumps get a fresh table.
- */
-class StringSlots {
-  readonly slots: (string | undefined)[] = new Array(STRING_SLOTS).fill(undefined);
-  readonly ids = new Int32Array(STRING_SLOTS);
-  readonly epochs = new Int32Array(STRING_SLOTS);
-  epoch = 0;
-  busy = false;
-  private static shared: StringSlots | null = null;
-
-  static acquire(): StringSlots {
-    let t = StringSlots.shared;
-    if (t === null || t.busy) {
-      t = new StringSlots();
-      if (StringSlots.shared === null) StringSlots.shared = t;
-    }
-    t.busy = true;
-    t.epoch = (t.epoch + 1) | 0;
-    if (t.epoch === 0) { t.epochs.fill(-1); t.epoch = 1; }
-    return t;
-  }
-
-  release(): void {
-    this.busy = false;
-  }
-}
-
 /**
  * A never-matching map reference so the fast path needs no null checks. It must be a fast-mode object with
  * a map of its own: dictionary-mode objects (like Object.create(null, ...)) share maps with each other.
@@ -117,13 +90,12 @@ export class Pickler {
   private readonly memo = new Map<unknown, number>();
   private nextId = 0;
   /**
-   * Recently written strings, direct-mapped by a cheap hash: a repeated string becomes a 2–3 byte reference.
-   * A full Map of every string costs ~70 ns per string (hashing plus table growth) and would triple the time
-   * of string-heavy payloads; this table costs a few ns and catches the repetitions that matter (keys, enum-like
-   * values). A string that misses is written again, which changes size, never meaning.
+   * Recently written strings, direct-mapped by a cheap hash (format/string-table.ts): a repeated string becomes
+   * a 2–3 byte reference. A full Map of every string costs ~70 ns per string (hashing plus table growth) and
+   * would triple the time of string-heavy payloads; this table costs a few ns and catches the repetitions that
+   * matter (keys, enum-like values). A string that misses is written again, which changes size, never meaning.
    */
-  private readonly strings = StringSlots.acquire();
-  private nextString = 0;
+  private readonly strings = StringTable.take(WRITER_STRINGS);
   private readonly shapes = new ShapeTree();
   private lastPlainRef: object = NO_REF;
   private lastPlainShape: ShapeNode | null = null;
@@ -131,7 +103,11 @@ export class Pickler {
   private lastArrayHoley = false;
 
   private fKind: Frame[] = [];
+  /** The container (for paths and method homes). */
   private fObj: unknown[] = [];
+  /** What the values are read from: the record's values, the array itself, or the value list. */
+  private fVals: unknown[][] = [];
+  /** Shape frames: the keys; List frames: the labels. */
   private fKeys: unknown[] = [];
   private fIdx: number[] = [];
   private fEnd: number[] = [];
@@ -216,54 +192,63 @@ export class Pickler {
 
   // ---------------------------------------------------------------------------------------------- walk
 
-  /** Writes the children of every pushed frame, depth first, until the stack is empty. */
+  /**
+   * Writes the children of every pushed frame, depth first, until the stack is empty. Primitive children are
+   * written in place; an object child is visited (which may push its own frame, handled next), and the parent
+   * frame resumes after it. fIdx of a frame is always one past the child being written, for paths.
+   */
   drain(base = 0): void {
-    const fKind = this.fKind, fObj = this.fObj, fKeys = this.fKeys, fIdx = this.fIdx, fEnd = this.fEnd;
-    while (this.sp > base) {
+    const fKind = this.fKind, fVals = this.fVals, fIdx = this.fIdx, fEnd = this.fEnd;
+    outer: while (this.sp > base) {
       const top = this.sp - 1;
-      const i = fIdx[top]!;
-      if (i >= fEnd[top]!) {
-        this.sp = top;
-        fObj[top] = undefined;
-        fKeys[top] = undefined;
-        continue;
-      }
-      fIdx[top] = i + 1;
-      switch (fKind[top]) {
-        case Frame.Shape:
-          this.visit((fObj[top] as Record<string, unknown>)[(fKeys[top] as string[])[i]!]);
-          break;
-        case Frame.Packed:
-          this.visit((fObj[top] as unknown[])[i]);
-          break;
-        case Frame.Holey: {
-          const a = fObj[top] as unknown[];
-          if (ObjectHasOwn(a, i)) this.visit(a[i]);
-          else this.w.u8(Tag.Hole);
-          break;
+      const kind = fKind[top]!;
+      const vals = fVals[top]!;
+      const end = fEnd[top]!;
+      let i = fIdx[top]!;
+      while (i < end) {
+        if (kind === Frame.Holey && !ObjectHasOwn(vals, i)) { this.w.u8(Tag.Hole); i++; continue; }
+        const v = vals[i++];
+        switch (typeof v) {
+          case 'string': this.writeString(v); continue;
+          case 'number': this.writeNumber(v); continue;
+          case 'boolean': this.w.u8(v ? Tag.True : Tag.False); continue;
+          case 'object':
+            if (v === null) { this.w.u8(Tag.Null); continue; }
+            if (v === HOLE && kind === Frame.List) { this.w.u8(Tag.Hole); continue; }
+            fIdx[top] = i;
+            this.visitObject(v);
+            if (this.sp !== top + 1) continue outer;
+            continue;
+          case 'function':
+            fIdx[top] = i;
+            this.visitFunctionValue(v);
+            if (this.sp !== top + 1) continue outer;
+            continue;
+          default:
+            this.visit(v);
         }
-        default: {
-          const v = (fObj[top] as unknown[])[i];
-          if (v === HOLE) this.w.u8(Tag.Hole);
-          else this.visit(v);
-        }
       }
+      this.sp = top;
+      this.fObj[top] = undefined;
+      fVals[top] = EMPTY;
+      this.fKeys[top] = undefined;
     }
   }
 
-  private push(kind: Frame, obj: unknown, keys: unknown, end: number): void {
+  private push(kind: Frame, obj: unknown, vals: unknown[], keys: unknown, start: number, end: number): void {
     const sp = this.sp++;
     this.fKind[sp] = kind;
     this.fObj[sp] = obj;
+    this.fVals[sp] = vals;
     this.fKeys[sp] = keys;
-    this.fIdx[sp] = 0;
+    this.fIdx[sp] = start;
     this.fEnd[sp] = end;
   }
 
   /** Queues `values` to be written after the current record, in order. */
   pushList(values: unknown[], labels: ListLabels): void {
     if (values.length === 0) return;
-    this.push(Frame.List, values, labels, values.length);
+    this.push(Frame.List, values, values, labels, 0, values.length);
   }
 
   /** Writes any value. Objects may push frames; call drain() to finish them. */
@@ -298,15 +283,16 @@ export class Pickler {
   }
 
   writeString(s: string): void {
-    const n = s.length;
-    if (n === 0) { this.w.u8(Tag.StrEmpty); return; }
-    const slot = (Math.imul(n, 0x9e3779b1) ^ Math.imul(s.charCodeAt(0), 0x85ebca6b) ^
-      Math.imul(s.charCodeAt(n - 1), 0xc2b2ae35) ^ Math.imul(s.charCodeAt(n >> 1), 0x27d4eb2f)) >>> STRING_SLOT_SHIFT;
+    if (s.length === 0) { this.w.u8(Tag.StrEmpty); return; }
+    const h = stringHash(s);
+    const slot = slotOf(h);
     const t = this.strings;
-    if (t.epochs[slot] === t.epoch && t.slots[slot] === s) { this.w.tagVarint(Tag.StrRef, t.ids[slot]!); return; }
-    t.slots[slot] = s;
-    t.epochs[slot] = t.epoch;
-    t.ids[slot] = this.nextString++;
+    // The full hash filters out nearly every other string before a comparison of contents.
+    if (t.hashes[slot] === h && t.epochs[slot] === t.epoch && t.slots[slot] === s) {
+      this.w.tagVarint(Tag.StrRef, slot);
+      return;
+    }
+    t.set(s, h);
     this.w.string(s);
   }
 
@@ -394,9 +380,12 @@ export class Pickler {
     }
     if (maps !== null) {
       if (maps.sameMap(o, this.lastPlainRef)) {
+        // Same map as a verified plain record: same keys, all plain data properties, so reading the values
+        // runs no getter. Elements are not in the map: a record with some has more values than keys.
         const shape = this.lastPlainShape!;
-        if (ObjectKeys(o).length === shape.keys.length) {
-          this.writeShaped(o, shape);
+        const values = ObjectValues(o);
+        if (values.length === shape.keys.length) {
+          this.writeShaped(o, shape, values);
           return;
         }
       }
@@ -450,7 +439,7 @@ export class Pickler {
       if (maps !== null && node.ref !== null && !node.hasIndexKeys && maps.sameMap(o, node.ref)) {
         this.lastPlainRef = node.ref;
         this.lastPlainShape = node;
-        this.writeShaped(o, node);
+        this.writeShaped(o, node, ObjectValues(o));
         return;
       }
       if (isPlainData(o, keys)) {
@@ -459,7 +448,8 @@ export class Pickler {
           this.lastPlainRef = o;
           this.lastPlainShape = node;
         }
-        this.writeShaped(o, node);
+        // Only plain data properties (checked above): reading them runs no getter.
+        this.writeShaped(o, node, ObjectValues(o));
         return;
       }
     } else if (proto === ArrayPrototype && ArrayIsArray(o)) {
@@ -474,27 +464,60 @@ export class Pickler {
     this.writeGeneric(o, proto);
   }
 
-  private writeShaped(o: object, node: ShapeNode): void {
+  /**
+   * Writes a plain record: its shape, then its values (`values`, in key order, read once the record is known
+   * to hold only plain data properties). Primitive values are written here; from the first object on, a frame
+   * writes the rest.
+   */
+  private writeShaped(o: object, node: ShapeNode, values: unknown[]): void {
     const w = this.w;
-    this.memoize(o);
+    this.memo.set(o, this.nextId++);
     const keys = node.keys as string[];
+    const n = keys.length;
     if (node.id === 0) {
       this.shapes.assign(node);
       w.u8(Tag.ObjShape);
       w.u8(0);
-      w.varint(keys.length);
-      for (let i = 0; i < keys.length; i++) this.writeString(keys[i]!);
+      w.varint(n);
+      for (let i = 0; i < n; i++) this.writeString(keys[i]!);
     } else {
       w.tagVarint(Tag.ObjShape, node.id);
     }
-    if (keys.length !== 0) this.push(Frame.Shape, o, keys, keys.length);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      switch (typeof v) {
+        case 'string': this.writeString(v); continue;
+        case 'number': this.writeNumber(v); continue;
+        case 'boolean': w.u8(v ? Tag.True : Tag.False); continue;
+        case 'undefined': w.u8(Tag.Undefined); continue;
+        case 'object': if (v === null) { w.u8(Tag.Null); continue; }
+      }
+      this.push(Frame.Shape, o, values, keys, i, n);
+      return;
+    }
   }
 
+  /** Writes a plain array: primitive elements here, the rest (from the first object or hole on) by a frame. */
   private writeArray(a: unknown[], holey: boolean): void {
-    this.memoize(a);
+    const w = this.w;
+    this.memo.set(a, this.nextId++);
     const n = a.length;
-    this.w.tagVarint(Tag.Array, n);
-    if (n !== 0) this.push(holey ? Frame.Holey : Frame.Packed, a, null, n);
+    w.tagVarint(Tag.Array, n);
+    let i = 0;
+    if (!holey) {
+      for (; i < n; i++) {
+        const v = a[i];
+        switch (typeof v) {
+          case 'string': this.writeString(v); continue;
+          case 'number': this.writeNumber(v); continue;
+          case 'boolean': w.u8(v ? Tag.True : Tag.False); continue;
+          case 'undefined': w.u8(Tag.Undefined); continue;
+          case 'object': if (v === null) { w.u8(Tag.Null); continue; }
+        }
+        break;
+      }
+    }
+    if (i < n) this.push(holey ? Frame.Holey : Frame.Packed, a, a, null, i, n);
   }
 
   // ------------------------------------------------------------------------------------ generic records
@@ -680,13 +703,10 @@ export class Pickler {
     if (this.sp === 0) return out;
     const top = this.sp - 1;
     const kind = this.fKind[top];
-    const obj = this.fObj[top];
-    const keys = this.fKeys[top];
+    const vals = this.fVals[top]!;
     for (let i = this.fIdx[top]! - 1; i < this.fEnd[top]! && out.length < max; i++) {
-      let v: unknown;
-      if (kind === Frame.Shape) v = (obj as Record<string, unknown>)[(keys as string[])[i]!];
-      else if (kind === Frame.Holey) { if (!ObjectHasOwn(obj as object, i)) continue; v = (obj as unknown[])[i]; }
-      else v = (obj as unknown[])[i];
+      if (kind === Frame.Holey && !ObjectHasOwn(vals, i)) continue;
+      const v = vals[i];
       if (typeof v === 'function' && !this.memo.has(v)) out.push(v);
     }
     return out;

@@ -15,6 +15,7 @@ import {
   SymbolFor, TypedArrayPrototypeSet, Uint8ArrayCtor, isArrayIndex, ArrayIsArray, isTypedArray,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
+import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
 import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
 import { keepAlive } from '../util/keep-alive.js';
 
@@ -81,12 +82,43 @@ export interface UnpicklerOptions {
 }
 
 const HOLE_VALUE: object = Object.freeze({ hole: true });
+/** The string table of an Unpickler outside load(): its epoch never matches a slot's. */
+const NO_STRINGS = new StringTable();
+NO_STRINGS.epoch = -2;
+
+// Captured when pikala loads, like the primordials: a program that replaces them is never called by loads.
+const JSONParse = JSON.parse;
+const JSONStringify = JSON.stringify;
+
+/** Shapes with more keys are built by plain stores (a template's copy would not be cheaper). */
+const MAX_TEMPLATE_KEYS = 64;
+
+/** A shape (key list) of the payload, as the reader knows it. */
+class ReadShape {
+  /** Records of this shape made so far (counted until the second, when the template is made). */
+  uses = 0;
+  /**
+   * From the shape's second record on: an object with the keys (values null) that records are copied from.
+   * JSON.parse gives it exactly as many in-object slots as keys, so copies need no separate property
+   * storage (`{}` has 4 slots; a fifth key allocates a property array per record), and it creates the keys
+   * as own data properties (never through a setter, `__proto__` included).
+   */
+  template: object | null = null;
+  constructor(readonly keys: string[], readonly hazard: boolean) {}
+}
+
+function makeTemplate(keys: string[]): object {
+  let text = '{';
+  for (let i = 0; i < keys.length; i++) text += (i === 0 ? '' : ',') + JSONStringify(keys[i]) + ':null';
+  return JSONParse(text + '}') as object;
+}
 
 export class Unpickler {
   readonly r: ByteReader;
   readonly memo: unknown[] = [];
-  private readonly strings: string[] = [];
-  private readonly shapes: { keys: string[]; hazard: boolean }[] = [];
+  /** The string table (format/string-table.ts), taken for the duration of load(). */
+  private strings: StringTable = NO_STRINGS;
+  private readonly shapes: ReadShape[] = [];
   private readonly newTargets = new Map<object, Function>();
   readonly bufferBases = new Map<object, { base: number; length: number }>();
   readonly allowCode: boolean;
@@ -115,6 +147,16 @@ export class Unpickler {
 
   /** Reads the body: the code prologue, the root value, then deferred fills and buffer bytes, up to End. */
   load(): unknown {
+    this.strings = StringTable.take(READER_STRINGS);
+    try {
+      return this.loadBody();
+    } finally {
+      this.strings.release();
+      this.strings = NO_STRINGS;
+    }
+  }
+
+  private loadBody(): unknown {
     if (this.arrayIndexHazard) {
       // Every array write (pikala's own tables included) would consult those properties, setters included.
       throw new PikalaError('PIKALA_UNSUPPORTED',
@@ -169,46 +211,67 @@ export class Unpickler {
   /** Decoder-side state of the code layer (the payload's code prologue), set by hooks.readPrologue. */
   code: unknown = null;
 
+  /**
+   * Reads the values of every pushed frame, depth first, until the stack is empty. A value that is a new
+   * container is stored at once (it exists, empty) and pushes its own frame, which is read next; the parent
+   * resumes after it.
+   */
   private run(base = 0): void {
-    const fIdx = this.fIdx, fEnd = this.fEnd;
-    while (this.sp > base) {
+    const fKind = this.fKind, fObj = this.fObj, fAux = this.fAux, fIdx = this.fIdx, fEnd = this.fEnd;
+    outer: while (this.sp > base) {
       const top = this.sp - 1;
-      const i = fIdx[top]!;
-      if (i >= fEnd[top]!) {
-        this.finishFrame(top);
-        this.sp = top;
-        this.fObj[top] = undefined;
-        this.fAux[top] = undefined;
-        continue;
-      }
-      const v = this.readOne();
-      fIdx[top] = i + 1;
-      this.deliver(top, i, v);
-    }
-  }
-
-  private deliver(top: number, i: number, v: unknown): void {
-    switch (this.fKind[top]) {
-      case Frame.Shape:
-        if (v === HOLE_VALUE) throw corrupt('hole outside an array');
-        (this.fObj[top] as Record<string, unknown>)[(this.fAux[top] as string[])[i]!] = v;
-        return;
-      case Frame.ShapeDefine:
-        if (v === HOLE_VALUE) throw corrupt('hole outside an array');
-        ObjectDefineProperty(this.fObj[top] as object, (this.fAux[top] as string[])[i]!,
-          { value: v, writable: true, enumerable: true, configurable: true });
-        return;
-      case Frame.Array:
-        if (v !== HOLE_VALUE) {
-          if (this.arrayIndexHazard) {
-            ObjectDefineProperty(this.fObj[top] as object, i, { value: v, writable: true, enumerable: true, configurable: true });
-          } else {
-            (this.fObj[top] as unknown[])[i] = v;
+      const end = fEnd[top]!;
+      let i = fIdx[top]!;
+      switch (fKind[top]) {
+        case Frame.Shape: {
+          const o = fObj[top] as Record<string, unknown>;
+          const keys = fAux[top] as string[];
+          while (i < end) {
+            const v = this.readOne();
+            if (v === HOLE_VALUE) throw corrupt('hole outside an array');
+            o[keys[i++]!] = v;
+            if (this.sp !== top + 1) { fIdx[top] = i; continue outer; }
           }
+          break;
         }
-        return;
-      default:
-        this.deliverFill(this.fAux[top] as FillState, i, v);
+        case Frame.ShapeDefine: {
+          const o = fObj[top] as object;
+          const keys = fAux[top] as string[];
+          while (i < end) {
+            const v = this.readOne();
+            if (v === HOLE_VALUE) throw corrupt('hole outside an array');
+            ObjectDefineProperty(o, keys[i++]!, { value: v, writable: true, enumerable: true, configurable: true });
+            if (this.sp !== top + 1) { fIdx[top] = i; continue outer; }
+          }
+          break;
+        }
+        case Frame.Array: {
+          const a = fObj[top] as unknown[];
+          while (i < end) {
+            const v = this.readOne();
+            if (v !== HOLE_VALUE) {
+              if (this.arrayIndexHazard) ObjectDefineProperty(a, i, { value: v, writable: true, enumerable: true, configurable: true });
+              else a[i] = v;
+            }
+            i++;
+            if (this.sp !== top + 1) { fIdx[top] = i; continue outer; }
+          }
+          if (a.length !== end) a.length = end;
+          break;
+        }
+        default: {
+          const s = fAux[top] as FillState;
+          while (i < end) {
+            const v = this.readOne();
+            this.deliverFill(s, i++, v);
+            if (this.sp !== top + 1) { fIdx[top] = i; continue outer; }
+          }
+          this.applyFill(s);
+        }
+      }
+      this.sp = top;
+      fObj[top] = undefined;
+      fAux[top] = undefined;
     }
   }
 
@@ -245,20 +308,6 @@ export class Unpickler {
   private defineElement(o: object, i: number, v: unknown): void {
     if (this.arrayIndexHazard) ObjectDefineProperty(o, i, { value: v, writable: true, enumerable: true, configurable: true });
     else (o as unknown[])[i] = v;
-  }
-
-  private finishFrame(top: number): void {
-    switch (this.fKind[top]) {
-      case Frame.Array: {
-        const a = this.fObj[top] as unknown[];
-        const n = this.fEnd[top]!;
-        if (a.length !== n) a.length = n;
-        return;
-      }
-      case Frame.Fill:
-        this.applyFill(this.fAux[top] as FillState);
-        return;
-    }
   }
 
   /** Applies a finished fill: array length, removals, properties in order, finish hook, integrity. */
@@ -355,11 +404,12 @@ export class Unpickler {
       const tag = r.u8();
       if (tag < FIXINT_LIMIT) return tag;
       switch (tag) {
-        case Tag.StrLatin1: { const s = r.latin1(r.varint()); this.strings[this.strings.length] = s; return s; }
+        case Tag.StrLatin1: return this.keep(r.latin1(r.varint()));
         case Tag.StrRef: {
-          const i = r.varint();
-          if (i >= this.strings.length) throw corrupt(`string reference ${i} out of range`);
-          return this.strings[i];
+          const slot = r.varint();
+          const t = this.strings;
+          if (slot >= STRING_SLOTS || t.epochs[slot] !== t.epoch) throw corrupt(`reference to string slot ${slot}, which holds none`);
+          return t.slots[slot];
         }
         case Tag.ObjShape: return this.readShaped();
         case Tag.Array: {
@@ -378,8 +428,8 @@ export class Unpickler {
         case Tag.Float64: return r.f64();
         case Tag.NaN: return NaN;
         case Tag.StrEmpty: return '';
-        case Tag.StrUtf8: { const s = r.utf8(r.varint()); this.strings[this.strings.length] = s; return s; }
-        case Tag.StrUtf16: { const s = r.utf16(r.varint()); this.strings[this.strings.length] = s; return s; }
+        case Tag.StrUtf8: return this.keep(r.utf8(r.varint()));
+        case Tag.StrUtf16: return this.keep(r.utf16(r.varint()));
         case Tag.BigInt64: return r.bigInt64();
         case Tag.BigInt: return this.readBigInt();
         case Tag.SymbolUnique: {
@@ -422,6 +472,13 @@ export class Unpickler {
     }
   }
 
+  /** Stores a literal string in its slot of the string table (empty strings are never literals). */
+  private keep(s: string): string {
+    if (s.length === 0) throw corrupt('empty string literal');
+    this.strings.set(s, stringHash(s));
+    return s;
+  }
+
   private readShaped(): object {
     const r = this.r;
     let id = r.varint();
@@ -435,17 +492,27 @@ export class Unpickler {
         keys[keys.length] = k;
         if (this.objectHazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
       }
-      this.shapes[this.shapes.length] = { keys, hazard };
+      this.shapes[this.shapes.length] = new ReadShape(keys, hazard);
       id = this.shapes.length;
     }
     const shape = this.shapes[id - 1];
     if (shape === undefined) throw corrupt(`shape ${id} is not defined`);
-    const o = {};
-    this.memoPush(o);
     const n = shape.keys.length;
+    let o: object;
+    let kind = shape.hazard ? Frame.ShapeDefine : Frame.Shape;
+    if (shape.template !== null) {
+      // A copy of the template has every key as an own data property already, in order, in a map sized
+      // for them: the values are then plain stores (no setter can intercept an own data property).
+      o = { ...shape.template };
+      kind = Frame.Shape;
+    } else {
+      o = {};
+      if (++shape.uses === 2 && n <= MAX_TEMPLATE_KEYS && n !== 0) shape.template = makeTemplate(shape.keys);
+    }
+    this.memoPush(o);
     if (n !== 0) {
       if (n > r.remaining) throw corrupt('object values exceed the payload');
-      this.push(shape.hazard ? Frame.ShapeDefine : Frame.Shape, o, shape.keys, n);
+      this.push(kind, o, shape.keys, n);
     }
     return o;
   }
@@ -612,4 +679,5 @@ function hasIndexProperties(o: object): boolean {
 }
 
 keepAlive(new FillState({}));
+keepAlive(new ReadShape(['keep'], false));
 keepAlive(new Unpickler(new Uint8Array(0), 0, 0, { allowCode: false, hooks: {} }));

@@ -175,7 +175,7 @@ describe('deep nesting loads without stack overflow', () => {
   });
 
   test('generic records (non-enumerable property) nested 300,000 deep', () => {
-    const open = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...strRef(0)]));
+    const open = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...strRef('p')]));
     const first = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...str('p')]));
     const body = Uint8Array.from([...first, ...nested(300_000 - 1, open)]);
     const v = loads(withHeader(body), { allowCode: false });
@@ -214,13 +214,13 @@ describe('deep nesting loads without stack overflow', () => {
 const families = [
   ['small integers', (n) => array(Array.from({ length: n }, (_, i) => int(i & 0x3f)))],
   ['records of one shape', (n) => array([shapeNew(['a', 'b'], [[1], [2]]), ...Array.from({ length: n }, () => shapeUse(1, [[1], [2]]))])],
-  ['string references', (n) => array([str('some text'), ...Array.from({ length: n }, () => strRef(0))])],
+  ['string references', (n) => array([str('some text'), ...Array.from({ length: n }, () => strRef('some text'))])],
   ['distinct short strings', (n) => array(Array.from({ length: n }, (_, i) => str(`s${i}`)))],
   ['one long string', (n) => str('x'.repeat(n * 8))],
   ['Maps of one entry', (n) => array(Array.from({ length: n }, (_, i) => record(KIND.Map, [], [0, 1, 0, ...int(i & 0x3f), 1])))],
   ['Dates', (n) => array(Array.from({ length: n }, () => record(KIND.Date, [1, 0, 0, 0, 0, 0, 0, 0, 0])))],
   ['built-in prototype references', (n) => array([record(KIND.Ordinary, [], plainFill(), { proto: builtin('Object.prototype') }),
-    ...Array.from({ length: n }, () => record(KIND.Ordinary, [], plainFill(), { proto: [TAG.Builtin, ...strRef(0)] }))])],
+    ...Array.from({ length: n }, () => record(KIND.Ordinary, [], plainFill(), { proto: [TAG.Builtin, ...strRef('Object.prototype')] }))])],
   ['nested arrays', (n) => [...nested(n, [TAG.Array, 1])]],
 ];
 
@@ -291,7 +291,7 @@ describe('work and memory a short record can make the loader repeat', () => {
     // partial work until it is collected, which says nothing about what a load keeps.
     const make = (kind, text, k) => {
       const body = [TAG.Array, ...varint(k), ...record(kind, str(text))];
-      for (let i = 1; i < k; i++) body.push(...record(kind, strRef(0)));
+      for (let i = 1; i < k; i++) body.push(...record(kind, strRef(text)));
       return payload(body);
     };
     const failures = [];
@@ -328,8 +328,9 @@ describe('work and memory a short record can make the loader repeat', () => {
       const n = 16_000;
       const body = [TAG.Array, ...varint(n + 1)];
       const add = (bytes) => { for (const b of bytes) body.push(b); };
-      add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...str('Object' + '.prototype.constructor'.repeat(n) + '.prototype')] }));
-      for (let i = 0; i < n; i++) add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...strRef(0)] }));
+      const path = 'Object' + '.prototype.constructor'.repeat(n) + '.prototype';
+      add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...str(path)] }));
+      for (let i = 0; i < n; i++) add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...strRef(path)] }));
       try {
         const v = loads(payload(body), { allowCode: false });
         console.log(v.length === n + 1 && v.every((o) => Object.getPrototypeOf(o) === Object.prototype) ? 'loaded' : 'wrong value');
