@@ -3,7 +3,10 @@
 // Timeouts and AbortSignal cancel one task (issue: local compute, bullets 3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool, PikalaError } from '../../dist/esm/index.js';
+import { tempDir } from '../harness/roundtrip.mjs';
 import { TaskError, square } from '../fixtures/pool/work.mjs';
 
 const isCode = (code, message) => (e) => {
@@ -120,11 +123,21 @@ test('abort: a queued task is dropped and never runs', () => withPool({ size: 1 
 }));
 
 test('abort: a running task stops (its worker is terminated and replaced); an aborted signal rejects at once', () => withPool({ size: 2 }, async (pool) => {
-  const spin = () => { for (;;); };
+  // The task says it started (a file; writeFileSync travels as node:fs's own): aborting it before then would
+  // drop it as a queued task, without replacing a worker. A fixed 300 ms sleep only assumed it had started.
+  const { dir, cleanup } = tempDir('pikala-pool-abort-');
+  const started = join(dir, 'started');
+  const spin = (file) => { writeFileSync(file, ''); for (;;); };
   await pool.map(square, [1, 2]); // workers started
   const ac = new AbortController();
-  const running = pool.exec(spin, [], { signal: ac.signal });
-  await sleep(300); // it is running by now (a queued task would be dropped without replacing a worker)
+  const running = pool.exec(spin, [started], { signal: ac.signal });
+  try {
+    for (const until = Date.now() + 60_000; !existsSync(started); await sleep(10)) {
+      assert.ok(Date.now() < until, 'the task did not start within 60 s');
+    }
+  } finally {
+    cleanup();
+  }
   ac.abort();
   await assert.rejects(running, isCode('PIKALA_ABORTED'));
   await assert.rejects(pool.exec(square, [2], { signal: AbortSignal.abort() }), isCode('PIKALA_ABORTED'));
