@@ -28,6 +28,7 @@ import type { ObjectCodec } from './codec.js';
 import { ArrayBufferCtor, DataViewCtor, ObjectSetPrototypeOf, SharedArrayBufferCtor } from '../util/primordials.js';
 
 const BufferFrom = Buffer.from.bind(Buffer) as typeof Buffer.from;
+const BufferAllocUnsafeSlow = Buffer.allocUnsafeSlow.bind(Buffer);
 import { readPlainFill, writePlainFill } from './objects.js';
 import { keepAlive } from '../util/keep-alive.js';
 
@@ -172,9 +173,16 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       const opts = resizable ? { maxByteLength: max } : undefined;
       let ab: object;
       if (shared) ab = new (SharedArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
-      else ab = new (ArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
+      else if (resizable) ab = new (ArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
+      else {
+        // Not zeroed: a Bytes record fills all `length` bytes (a load where one is missing fails, see
+        // Unpickler.expectBytes), so zeroing first (or the page faults of fresh zeroed memory) is wasted work.
+        ab = BufferAllocUnsafeSlow(length).buffer;
+        if (ArrayBufferPrototypeGetByteLength(ab) !== length) throw new Error('pikala internal error: unexpected buffer size');
+      }
       if (proto !== undefined) ObjectSetPrototypeOf(ab, proto);
       u.bufferBases.set(ab, { base: 0, length });
+      u.expectBytes(length);
       return ab;
     },
     readFill(u, o) { readPlainFill(u, o); },

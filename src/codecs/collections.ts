@@ -5,10 +5,14 @@
 import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, mapEntryLabel, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
-import {
-  MapCtor, MapIteratorNext, MapPrototypeEntries, ReflectConstruct, SetCtor, SetIteratorNext, SetPrototypeValues,
-} from '../util/primordials.js';
+import { MapCtor, ReflectConstruct, SetCtor } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
+
+// Captured when pikala loads, like the primordials.
+const MapPrototypeForEach = Function.prototype.call.bind(Map.prototype.forEach) as
+  (m: object, f: (v: unknown, k: unknown) => void) => void;
+const SetPrototypeForEach = Function.prototype.call.bind(Set.prototype.forEach) as
+  (s: object, f: (v: unknown) => void) => void;
 
 export const MapCodec: ObjectCodec = {
   kind: Kind.Map,
@@ -16,9 +20,9 @@ export const MapCodec: ObjectCodec = {
   defaultProto: () => Map.prototype,
   writeCreate() { /* entries come with the fill */ },
   writeFill(p: Pickler, m: object) {
+    // forEach hands each key and value over without an iterator result and an entry array per entry.
     const values: unknown[] = [];
-    const it = MapPrototypeEntries(m);
-    for (let e = MapIteratorNext(it); !e.done; e = MapIteratorNext(it)) values.push(e.value[0], e.value[1]);
+    MapPrototypeForEach(m, (v: unknown, k: unknown) => { values[values.length] = k; values[values.length] = v; });
     const nContents = values.length;
     p.w.u8(integrityOf(m));
     p.w.varint(nContents >> 1);
@@ -45,8 +49,7 @@ export const SetCodec: ObjectCodec = {
   writeCreate() { /* values come with the fill */ },
   writeFill(p: Pickler, set: object) {
     const values: unknown[] = [];
-    const it = SetPrototypeValues(set);
-    for (let e = SetIteratorNext(it); !e.done; e = SetIteratorNext(it)) values.push(e.value);
+    SetPrototypeForEach(set, (v: unknown) => { values[values.length] = v; });
     const nContents = values.length;
     p.w.u8(integrityOf(set));
     p.w.varint(nContents);

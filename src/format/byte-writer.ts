@@ -9,17 +9,52 @@ import { keepAlive } from '../util/keep-alive.js';
 
 const NON_LATIN1 = /[^\x00-\xff]/;
 const MIN_CAPACITY = 1024;
+/** The largest working buffer kept for the next payload. */
+const SPARE_MAX = 8 << 20;
+// Captured when pikala loads, like the primordials.
+const BufferAllocUnsafeSlow = Buffer.allocUnsafeSlow.bind(Buffer);
+const BufferFrom = Buffer.from.bind(Buffer) as typeof Buffer.from;
+
+/** A working buffer with its Node and DataView faces, kept between payloads. */
+interface Spare {
+  buf: Uint8Array;
+  nodeBuf: Buffer;
+  view: DataView;
+}
 
 export class ByteWriter {
   buf: Uint8Array;
   private nodeBuf: Buffer;
   private view: DataView;
   pos = 0;
+  /**
+   * The working buffer of the previous payload: writing into it needs no growth (each growth copies what was
+   * written), and finish() copies the result out once. Taken by one writer at a time (a nested dump allocates).
+   */
+  static spare: Spare | null = null;
+  /** Whether this writer may hand its buffer on as the spare when it is done (not when finish() returned it). */
+  private recycle = false;
 
   constructor(capacity = MIN_CAPACITY) {
-    this.buf = new Uint8Array(Math.max(capacity, 64));
-    this.nodeBuf = Buffer.from(this.buf.buffer, 0, this.buf.length);
-    this.view = new DataView(this.buf.buffer);
+    const spare = ByteWriter.spare;
+    if (capacity === MIN_CAPACITY && spare !== null) {
+      ByteWriter.spare = null;
+      this.buf = spare.buf;
+      this.nodeBuf = spare.nodeBuf;
+      this.view = spare.view;
+    } else {
+      this.buf = new Uint8Array(Math.max(capacity, 64));
+      this.nodeBuf = BufferFrom(this.buf.buffer, 0, this.buf.length);
+      this.view = new DataView(this.buf.buffer);
+    }
+    this.recycle = capacity === MIN_CAPACITY;
+  }
+
+  /** Hands the working buffer on to the next writer (call when the writer is done, finished or failed). */
+  release(): void {
+    if (!this.recycle) return;
+    this.recycle = false;
+    offer(this.buf, this.nodeBuf, this.view);
   }
 
   /** Makes room for `n` more bytes. Growth is geometric so writing N bytes costs O(N) copying in total. */
@@ -44,11 +79,11 @@ export class ByteWriter {
 
   private resize(size: number): void {
     // Unzeroed memory: every byte below `pos` is written before it is read, and finish() never exposes more.
-    const raw = Buffer.allocUnsafeSlow(size);
-    const next = new Uint8Array(raw.buffer, raw.byteOffset, size);
+    const next = allocate(size);
     next.set(this.buf.subarray(0, this.pos));
+    if (this.recycle) offer(this.buf, this.nodeBuf, this.view);
     this.buf = next;
-    this.nodeBuf = Buffer.from(next.buffer, 0, next.length);
+    this.nodeBuf = BufferFrom(next.buffer, 0, next.length);
     this.view = new DataView(next.buffer);
   }
 
@@ -223,9 +258,42 @@ export class ByteWriter {
 
   /** The finished bytes, in an exactly sized array that owns its memory. */
   finish(): Uint8Array {
-    if (this.pos === this.buf.length && this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.pos) return this.buf;
-    return this.buf.slice(0, this.pos);
+    const n = this.pos;
+    if (n === this.buf.length && this.buf.byteOffset === 0 && this.buf.buffer.byteLength === n) {
+      this.recycle = false;
+      return this.buf;
+    }
+    const out = allocate(n);
+    out.set(this.buf.subarray(0, n));
+    return out;
   }
+
+  /** Like finish(), with `insert` placed at offset `at` of the written bytes (one copy). */
+  finishWith(at: number, insert: Uint8Array): Uint8Array {
+    const n = this.pos;
+    const out = allocate(n + insert.length);
+    out.set(this.buf.subarray(0, at));
+    out.set(insert, at);
+    out.set(this.buf.subarray(at, n), at + insert.length);
+    return out;
+  }
+}
+
+/** Keeps a working buffer for the next writer, if it is larger than the one kept (and not too large). */
+function offer(buf: Uint8Array, nodeBuf: Buffer, view: DataView): void {
+  if (buf.length > SPARE_MAX) return;
+  const spare = ByteWriter.spare;
+  if (spare === null || spare.buf.length < buf.length) ByteWriter.spare = { buf, nodeBuf, view };
+}
+
+/**
+ * A Uint8Array of exactly `n` bytes on an ArrayBuffer of its own, not zeroed: every byte below `pos` is written
+ * before it is read, and finish() never exposes more. (Zeroing, or the page faults of fresh zeroed memory, costs
+ * as much as the copy.)
+ */
+function allocate(n: number): Uint8Array {
+  const raw = BufferAllocUnsafeSlow(n);
+  return new Uint8Array(raw.buffer, raw.byteOffset, n);
 }
 
 export function varintSize(n: number): number {

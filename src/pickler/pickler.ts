@@ -85,9 +85,22 @@ export interface PicklerHooks {
  */
 const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
+/** No reserved object. */
+const NOTHING: object = {};
+
 export class Pickler {
   readonly w: ByteWriter;
-  private readonly memo = new Map<unknown, number>();
+  /**
+   * Object identity. While the graph is a tree of plain records and arrays (no object seen twice yet), a Set
+   * is enough: its insertion order is the id order, and one `add` both checks and records an object (a Map
+   * needs a `get` and a `set`, and its entries are larger: ~25% more time on (a)). The first time anything
+   * else needs an id (a repeated object, a codec, a symbol), the Map is built from the Set and used from then on.
+   * Invariant in Set mode: the Set holds the memoized objects in id order, plus at most one trailing object
+   * whose id is reserved (`reserved`), added by visitObject before it knows which path writes it.
+   */
+  private memo: Map<unknown, number> | null = null;
+  private seen: Set<unknown> | null = new Set();
+  private reserved: unknown = NOTHING;
   private nextId = 0;
   /**
    * Recently written strings, direct-mapped by a cheap hash (format/string-table.ts): a repeated string becomes
@@ -138,6 +151,7 @@ export class Pickler {
       return this.dumpBody(root);
     } finally {
       this.strings.release();
+      this.w.release();
     }
   }
 
@@ -151,7 +165,7 @@ export class Pickler {
       while (i < this.deferred.length) {
         const o = this.deferred[i]!;
         const codec = this.deferredCodec[i++]!;
-        w.tagVarint(Tag.Fill, this.memo.get(o)!);
+        w.tagVarint(Tag.Fill, this.memoId(o)!);
         this.withPathRoot(codec.pathOf?.(o) ?? `root.<${codec.name}>`, () => { codec.writeFill(this, o); this.drain(); });
       }
       if (!this.hooks.writePendingFill?.(this)) break;
@@ -159,14 +173,8 @@ export class Pickler {
     this.buffers.writeBytes(this);
     w.u8(Tag.End);
     if (this.hasCode) w.buf[FLAGS_OFFSET] = w.buf[FLAGS_OFFSET]! | HeaderFlag.HasCode;
-    const bytes = w.finish();
     const prologue = this.hasCode ? this.hooks.prologue?.(this) ?? null : null;
-    if (prologue === null) return bytes;
-    const out = new Uint8Array(bytes.length + prologue.length);
-    out.set(bytes.subarray(0, bodyStart));
-    out.set(prologue, bodyStart);
-    out.set(bytes.subarray(bodyStart), bodyStart + prologue.length);
-    return out;
+    return prologue === null ? w.finish() : w.finishWith(bodyStart, prologue);
   }
 
   /**
@@ -335,7 +343,7 @@ export class Pickler {
   }
 
   private writeSymbol(s: symbol): void {
-    const id = this.memo.get(s);
+    const id = this.memoId(s);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     const key = SymbolKeyFor(s);
     if (key !== undefined) {
@@ -353,30 +361,64 @@ export class Pickler {
         else this.writeString(description);
       }
     }
-    this.memo.set(s, this.nextId++);
+    this.memoize(s);
   }
 
   /** Registers `o` in the memo; returns its id. Call right after the create payload, before the fill. */
   memoize(o: unknown): number {
     const id = this.nextId++;
-    this.memo.set(o, id);
+    this.idMap().set(o, id);
     return id;
   }
 
   isMemoized(o: unknown): boolean {
-    return this.memo.has(o);
+    return this.idMap().has(o);
   }
 
   memoId(o: unknown): number | undefined {
-    return this.memo.get(o);
+    return this.idMap().get(o);
+  }
+
+  /** The identity Map, built from the Set the first time it is needed (a reserved id is released). */
+  private idMap(): Map<unknown, number> {
+    let memo = this.memo;
+    if (memo !== null) return memo;
+    memo = new Map();
+    let id = 0;
+    for (const o of this.seen!) {
+      if (id === this.nextId) break; // the reserved object: it gets its id when it is written
+      memo.set(o, id++);
+    }
+    this.reserved = NOTHING;
+    this.seen = null;
+    this.memo = memo;
+    return memo;
+  }
+
+  /** Records the id of `o`, a plain record or array that visitObject checked (and, in Set mode, reserved). */
+  private take(o: object): void {
+    if (this.reserved === o) { this.reserved = NOTHING; this.nextId++; return; }
+    this.idMap().set(o, this.nextId++);
   }
 
   private visitObject(o: object): void {
-    const id = this.memo.get(o);
-    if (id !== undefined) {
-      this.w.tagVarint(Tag.Ref, id);
-      if (this.buffers.size !== 0) this.buffers.noteReference(o);
-      return;
+    const seen = this.seen;
+    if (seen !== null && this.reserved === NOTHING) {
+      const n = seen.size;
+      seen.add(o);
+      if (seen.size !== n) {
+        this.reserved = o;
+      } else {
+        this.w.tagVarint(Tag.Ref, this.idMap().get(o)!);
+        return;
+      }
+    } else {
+      const id = this.idMap().get(o);
+      if (id !== undefined) {
+        this.w.tagVarint(Tag.Ref, id);
+        if (this.buffers.size !== 0) this.buffers.noteReference(o);
+        return;
+      }
     }
     if (maps !== null) {
       if (maps.sameMap(o, this.lastPlainRef)) {
@@ -471,7 +513,7 @@ export class Pickler {
    */
   private writeShaped(o: object, node: ShapeNode, values: unknown[]): void {
     const w = this.w;
-    this.memo.set(o, this.nextId++);
+    this.take(o);
     const keys = node.keys as string[];
     const n = keys.length;
     if (node.id === 0) {
@@ -500,7 +542,7 @@ export class Pickler {
   /** Writes a plain array: primitive elements here, the rest (from the first object or hole on) by a frame. */
   private writeArray(a: unknown[], holey: boolean): void {
     const w = this.w;
-    this.memo.set(a, this.nextId++);
+    this.take(a);
     const n = a.length;
     w.tagVarint(Tag.Array, n);
     let i = 0;
@@ -579,7 +621,7 @@ export class Pickler {
 
   /** Writes a reference to an object that already exists on the receiver (memoized or built-in). */
   writeDepRef(dep: object): void {
-    const id = this.memo.get(dep);
+    const id = this.memoId(dep);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     const path = this.hooks.builtinPath?.(dep);
     if (path !== undefined) { this.writeBuiltin(dep, path, true); return; }
@@ -598,7 +640,7 @@ export class Pickler {
     // 'active': its dependencies are being written (an ancestor on the current path); 'queued': not yet.
     const state = new Map<object, 'active' | 'queued'>([[o, 'active']]);
     const queue = (dep: object) => {
-      if (this.memo.has(dep) || this.hooks.builtinPath?.(dep) !== undefined) return;
+      if (this.isMemoized(dep) || this.hooks.builtinPath?.(dep) !== undefined) return;
       if (state.get(dep) === 'active') {
         this.fail('PIKALA_UNSUPPORTED', 'an object is needed to create itself (a construction cycle through ' +
           'prototypes, class heritage or bound functions); break the cycle before dumping');
@@ -618,7 +660,7 @@ export class Pickler {
     while (pending.length !== 0) {
       const top = pending.length - 1;
       const x = pending[top]!;
-      if (this.memo.has(x)) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); continue; }
+      if (this.isMemoized(x)) { pending.pop(); pendingCodec.pop(); pendingProto.pop(); continue; }
       let c = pendingCodec[top];
       let p = pendingProto[top]!;
       if (c === null) {
@@ -688,7 +730,7 @@ export class Pickler {
   // ------------------------------------------------------------------------------------------- errors
 
   private visitFunctionValue(fn: Function): void {
-    const id = this.memo.get(fn);
+    const id = this.memoId(fn);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     if (this.hooks.visitFunction) { this.hooks.visitFunction(this, fn); return; }
     this.fail('PIKALA_UNSUPPORTED', 'functions cannot be serialized by this pickler');
@@ -707,7 +749,7 @@ export class Pickler {
     for (let i = this.fIdx[top]! - 1; i < this.fEnd[top]! && out.length < max; i++) {
       if (kind === Frame.Holey && !ObjectHasOwn(vals, i)) continue;
       const v = vals[i];
-      if (typeof v === 'function' && !this.memo.has(v)) out.push(v);
+      if (typeof v === 'function' && !this.isMemoized(v)) out.push(v);
     }
     return out;
   }

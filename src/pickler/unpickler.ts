@@ -193,6 +193,7 @@ export class Unpickler {
       }
     }
     if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the end`);
+    if (this.missingBytes !== 0) throw corrupt('a buffer\'s bytes are missing');
     for (const c of this.deferredCodec.values()) if (!c.multiFill) throw corrupt('objects were left unfilled');
     return root;
   }
@@ -606,10 +607,18 @@ export class Unpickler {
     r.skipAlign(8);
     const src = r.bytes(info.length);
     TypedArrayPrototypeSet(new Uint8ArrayCtor(target as ArrayBuffer), src);
+    if (info.length > 0) this.missingBytes--;
     this.bufferBases.set(target as object, { base: info.base, length: -1 });
   }
 
   private announced = 0;
+  /** Buffers created with bytes still to come in a Bytes record. */
+  private missingBytes = 0;
+
+  /** A buffer of `n` bytes was created whose bytes a Bytes record must fill before the end. */
+  expectBytes(n: number): void {
+    if (n > 0) this.missingBytes++;
+  }
   private spent = 0;
   private readonly budget: number;
 

@@ -38,3 +38,15 @@ test('crafted payloads load', async () => {
   const { payload } = await import('./support.mjs');
   assert.deepEqual(loads(payload(shapeNew(['a', 'b'], [[1], str('x')]))), { a: 1, b: 'x' });
 });
+
+test('crafted bytes match dumps: a repeated string is a reference to its slot', async () => {
+  const { strRef } = await import('./support.mjs');
+  assert.deepEqual(bodyOf(dumps(['tag12', 'tag22', 'tag12'])), array([str('tag12'), str('tag22'), strRef('tag12')]));
+});
+
+test('a buffer whose Bytes record is missing is refused (its memory is never handed out unwritten)', async () => {
+  const { payload } = await import('./support.mjs');
+  // Long enough for its 64 bytes (so the size check passes), but no Bytes record follows the root.
+  const bytes = payload(array([record(KIND.ArrayBuffer, [0, ...u48(64)], plainFill()), str('x'.repeat(100))]));
+  assert.throws(() => loads(bytes, { allowCode: false }), { code: 'PIKALA_CORRUPT', message: /bytes are missing/ });
+});
