@@ -72,8 +72,7 @@ cases('classes/builtins.mjs', {}, [
       o.emit('x', 1);
       return [o.hello(), o instanceof EventEmitter, got];
     },
-    expect: ['legacy old', true, [1]],
-    todo: 'the prototype made by util.inherits is taken for an instance of EventEmitter: PIKALA_UNSUPPORTED at root.<prototype>' },
+    expect: ['legacy old', true, [1]] },
   { title: 'an instance of a class with #private fields extending URL (whose constructor needs an argument)', name: 'urlSubclassPrivate',
     check: (o) => [o.href, o.visits(), o instanceof URL], expect: ['https://example.org/p', 2, true],
     todo: 'dumps succeeds but loads fails PIKALA_CORRUPT "could not restore an instance of TrackedLink: The \"url\" argument must be specified" (the by-reference base constructor runs with no arguments)' },

@@ -16,13 +16,11 @@ cases('classes/identity.mjs', {}, [
   { title: 'an instance sent to another process and back is an instance of the original class again',
     name: 'sentBackToProducer', check: (v) => v, expect: [true, true, true, 'echo'] },
   { title: 'an instance of a class with #private members sent to another process and back belongs to the twin',
-    name: 'privateSentBackToProducer', check: (v) => v, expect: [false, true, 't', 'echo'],
-    todo: 'dumping a class rebuilt by pikala that has #private members fails: PIKALA_UNSUPPORTED "cannot tell the value of the computed key [$pkR.sp]" (its text is the rewritten one)' },
+    name: 'privateSentBackToProducer', check: (v) => v, expect: [false, true, 't', 'echo'] },
   { title: 'a loaded instance of a class with #private members can be dumped again (and loads as the same class)',
     name: 'redumpLoadedPrivate',
     check: (r, { pikala }) => { r.hop(); const again = pikala.loads(pikala.dumps(r)); return [again.constructor === r.constructor, again.hop()]; },
-    expect: [true, 2],
-    todo: 'same bug: dumps of a rebuilt class with #private members fails with PIKALA_UNSUPPORTED computed key [$pkR.sp]' },
+    expect: [true, 2] },
   { title: 'a loaded instance forwarded to a third process and back: no constructor runs, new still does', name: 'forwardedToThirdProcess',
     check: async ({ echo, payload }, { pikala }) => {
       const { execFileSync } = await import('node:child_process');
@@ -80,9 +78,7 @@ cases('classes/identity.mjs', {}, [
 
 // Two producer processes (two runs of one program, or two programs) with a class of the same text but different
 // captured values: a consumer that loads from both (a long-lived worker) must not mix them up.
-test('two producer processes, same class text, different captured values: two classes in one consumer', {
-  todo: 'class ids are text hash + per-process counter: both producers send id <hash>.0 and the consumer reuses the first class for the second payload (wrong captured value)',
-}, async () => {
+test('two producer processes, same class text, different captured values: two classes in one consumer', async () => {
   const [a, b] = await Promise.all(['alpha', 'beta'].map((tag) =>
     produceEach('classes/per-process.mjs', { names: ['tagged'], env: { PIKALA_CLASS_TAG: tag } })));
   assert.ok(a.tagged.ok && b.tagged.ok, 'both producers dumped');

@@ -62,8 +62,7 @@ cases('classes/instances.mjs', { cwd: producerDir.dir }, [
     todo: 'the instance is planned from its current prototype (a class without private names): its #x is silently dropped, Holder.read throws after load' },
   { title: 'a plain object put on the prototype of a class with #private fields does not gain them', name: 'setPrototypeOfToPrivateClass',
     check: ({ impostor, Branded }) => [impostor.plain, impostor instanceof Branded, Branded.isBranded(impostor)],
-    expect: [true, true, false],
-    todo: 'dumps fails PIKALA_UNSUPPORTED "cannot match the private fields of an instance of Branded": an object without the fields is taken for an instance' },
+    expect: [true, true, false] },
   { title: 'frozen and sealed instances stay frozen/sealed; private fields still change', name: 'frozenInstances',
     check: ({ frozen, sealed }) => [Object.isFrozen(frozen), Object.isSealed(sealed), Object.isFrozen(sealed), frozen.label,
       frozen.bump(), sealed.bump(), frozen instanceof sealed.constructor],
@@ -85,17 +84,13 @@ cases('classes/instances.mjs', { cwd: producerDir.dir }, [
     check: (b) => [b.onClick(), b.clicks, b.bound(), b.describe()], expect: [2, 2, 'ok:2', 'ok:2'] },
   { title: 'fields deleted from an instance with #private members stay deleted; own key order is kept', name: 'deletedInstanceFields',
     check: ({ slim, reordered }) => ['b' in slim, Object.keys(slim), slim.id(), Object.keys(reordered), reordered.a],
-    expect: [false, ['a'], 1, ['b', 'a'], 3],
-    todo: 'the guarded constructor defines every field: deleted fields come back as undefined, and keys follow declaration order' },
+    expect: [false, ['a'], 1, ['b', 'a'], 3] },
   { title: 'an instance of a class with #private members whose constructor destructures its argument', name: 'destructuringConstructor',
-    check: (o) => o.label(), expect: 'opts/2',
-    todo: 'loads fails PIKALA_CORRUPT "Cannot destructure property \'name\' of \'undefined\'": the restore guard is inside the body, parameters are evaluated first (constructed with no arguments)' },
+    check: (o) => o.label(), expect: 'opts/2' },
   { title: 'loading an instance of a class with #private members runs no constructor default parameter', name: 'defaultParameterEffect',
-    check: (o) => [o.value(), globalThis.pikalaDefaultParamRuns], expect: ['given', undefined],
-    todo: 'the default parameter expression runs at load (the restore guard is inside the body)' },
+    check: (o) => [o.value(), globalThis.pikalaDefaultParamRuns], expect: ['given', undefined] },
   { title: 'an instance whose field holds an arrow using #private names', name: 'privateArrowField',
-    check: (o) => [o.inc(), o.peek()], expect: [2, 2],
-    todo: 'dumps fails PIKALA_UNSUPPORTED "cannot serialize function \'inc\': its source text does not parse": an arrow using #n is parsed and rebuilt outside its class body' },
+    check: (o) => [o.inc(), o.peek()], expect: [2, 2] },
   { title: '200 instances of one class: one class, each its own state', name: 'manyInstances',
     check: (list) => [list.length, list.every((c) => c.constructor === list[0].constructor), list[199].double, list[7].v],
     expect: [200, true, 398, 7] },
@@ -103,17 +98,14 @@ cases('classes/instances.mjs', { cwd: producerDir.dir }, [
 
 cases('classes/scope-warning.mjs', {}, [
   { title: 'a subclass instance from a module with a mutable let dumps without a shared-scope warning', name: 'subclassInstance',
-    check: (o) => [o.hello(), o instanceof Object.getPrototypeOf(o.constructor)], expect: ['derived>base', true],
-    todo: 'classes cannot be probed: two classes of one module scope (evaluated once) emit PIKALA_SHARED_SCOPE_ASSUMED, whose message blames async/generator functions' },
+    check: (o) => [o.hello(), o instanceof Object.getPrototypeOf(o.constructor)], expect: ['derived>base', true] },
 ]);
 // Its own producer: the warning is emitted once per process.
 cases('classes/scope-warning.mjs', {}, [
   { title: 'two classes from a module with a mutable let dump without a shared-scope warning', name: 'twoClasses',
-    check: (v) => [v.Base.name, v.Other.name], expect: ['Base', 'Other'],
-    todo: 'same: PIKALA_SHARED_SCOPE_ASSUMED for two classes of one module scope' },
+    check: (v) => [v.Base.name, v.Other.name], expect: ['Base', 'Other'] },
 ]);
 cases('classes/scope-warning.js', { load: 'vm' }, [
   { title: 'a vm script (notebook) with a Script-scope let: a subclass instance dumps without a shared-scope warning',
-    name: 'scriptSubclassInstance', check: (o) => [o.run(), o.run()], expect: [1, 2],
-    todo: 'same: PIKALA_SHARED_SCOPE_ASSUMED for two classes of one Script scope' },
+    name: 'scriptSubclassInstance', check: (o) => [o.run(), o.run()], expect: [1, 2] },
 ]);

@@ -54,11 +54,7 @@ suite({
   { title: 'without registerByValue the package travels by reference (and is missing here)', name: 'byReference', consumer: 'bare',
     payload: lacks('toUpperCase'), loadError: { code: 'PIKALA_MODULE_NOT_FOUND', message: /pk-cjs.*1\.4\.2/ } },
   { title: 'registerByValue after a function of the same ES module was dumped once by reference', name: 'registeredAfterAnEarlierDump',
-    consumer: 'bare', payload: has('toUpperCase'), check: (f) => f('late'), expect: 'hello LATE',
-    todo: 'the import bindings of an ES module are computed at the first dump of one of its functions and cached ' +
-      'with the registrations of that moment (scriptInfo(...).imports ??= packageImports(...)): later ' +
-      'registerByValue calls are ignored for that module, so pk-cjs still travels by reference' },
+    consumer: 'bare', payload: has('toUpperCase'), check: (f) => f('late'), expect: 'hello LATE' },
   { title: 'unregisterByValue after a function of the same ES module was dumped once by value', name: 'unregisteredAfterAByValueDump',
-    consumer: 'bare', payload: lacks('toUpperCase()}!'), loadError: { code: 'PIKALA_MODULE_NOT_FOUND', message: /pk-esm.*3\.1\.0/ },
-    todo: 'same cause: the cached import bindings still leave pk-esm out, so it keeps travelling by value' },
+    consumer: 'bare', payload: lacks('toUpperCase()}!'), loadError: { code: 'PIKALA_MODULE_NOT_FOUND', message: /pk-esm.*3\.1\.0/ } },
 ]);

@@ -36,10 +36,7 @@ suite({
   { title: 'node built-ins from require(\'fs\') and require(\'node:path\') are the receiver\'s own', name: 'builtins',
     check: (f, { require }) => [f()[0] === require('fs').readFileSync, f()[1] === require('path').join], expect: [true, true] },
   { title: 'a node:-only built-in (node:test) is the receiver\'s own', name: 'nodePrefixOnlyBuiltin',
-    check: (f, { require }) => f() === require('node:test'), expect: true,
-    todo: 'the built-in registry is built from require(\'module\').builtinModules, which lists no node:-only module ' +
-      '(node:test, node:sea): dumps tries node:test\'s export by value and fails with PIKALA_UNSUPPORTED ' +
-      '"function \'getCallerLocation\' is native code that is not a known built-in"' },
+    check: (f, { require }) => f() === require('node:test'), expect: true },
   { title: 'a package class used by a shipped function', name: 'packageClass', check: (f) => f(),
     expect: 'widget:made after load' },
   { title: 'an instance of a package class is an instance of the receiver\'s class', name: 'packageInstance',

@@ -68,9 +68,7 @@ suite({
     check: async (f) => { const own = await import('pk-esm'); return [f().loud === own.loud, f().more === own.more]; },
     expect: [true, true] },
   { title: 'a subpath exported under the "import" condition only (pk-esm/extra)', name: 'importOnlySubpath',
-    check: (f) => f(1), expect: 'pk-esm extra(1)',
-    todo: 'loadModuleRef resolves every reference with require(), whose conditions do not include "import": ' +
-      'PIKALA_MODULE_NOT_FOUND ("not installed") although the package is installed' },
+    check: (f) => f(1), expect: 'pk-esm extra(1)' },
 
   // exports maps through import
   { title: 'exports map through the "import" condition, a subpath and a pattern', name: 'exportsMap', payload: small(1500),
@@ -83,9 +81,7 @@ suite({
     },
     expect: [true, true, true] },
   { title: 'a dual package imported with the "import" condition stays the ES flavour (no dual-package switch)',
-    name: 'dualPackage', check: (f) => f(), expect: 'esm',
-    todo: 'the receiver loads ES import references with require(), so the "require"/"default" target replaces the ' +
-      '"import" one: the function the producer imported (esm/dual.mjs) becomes another one (cjs/dual.cjs)' },
+    name: 'dualPackage', check: (f) => f(), expect: 'esm' },
   { title: 'a scoped package', name: 'scoped', check: (f) => f(2), expect: 'tool(2)' },
 
   // built-ins
@@ -109,31 +105,21 @@ suite({
   { title: 'an ES package member re-exported by the program\'s own module works', name: 'reexportedEsm',
     check: (f) => f('re'), expect: 'RE!' },
   { title: 'an ES package member re-exported by the program\'s own module travels by reference', name: 'reexportedEsmIdentity',
-    payload: noPkEsmSource, check: async (f) => f() === (await import('pk-esm')).loud, expect: true,
-    todo: 'ES package members are recognised only through the import declarations of the module whose scope ' +
-      'holds them; imported from a user file that re-exports them, they travel by value (a copy of the package code)' },
+    payload: noPkEsmSource, check: async (f) => f() === (await import('pk-esm')).loud, expect: true },
   { title: 'an ES package function re-exported by the program\'s own module shares the receiver\'s package state',
     name: 'reexportedEsmState',
     check: async (f) => { const own = (await import('pk-esm')).bump; const before = own(); const [a, b] = f(); return [a - before, b - before]; },
-    expect: [1, 2],
-    todo: 'same cause: bump travels by value with a copy of pk-esm\'s counter, so it counts from the producer\'s value' },
+    expect: [1, 2] },
   { title: 'a namespace of an ES package re-exported by the program\'s own module (export * as ns from)', name: 'reexportedNamespace',
-    check: (f) => f('n'), expect: 'N!',
-    todo: 'same cause: the re-exported namespace object is not recognised as a package namespace, and dumps fails ' +
-      'with PIKALA_UNSUPPORTED "a module namespace object cannot be serialized by value here"' },
+    check: (f) => f('n'), expect: 'N!' },
   { title: '`export { greet } from \'pk-cjs\'` dumped directly is the receiver\'s own', name: 'exportFromCjs', payload: small(300),
     check: (f, { require }) => f === require('pk-cjs').greet, expect: true },
   { title: '`export { loud } from \'pk-esm\'` dumped directly is the receiver\'s own', name: 'exportFromEsm', payload: noPkEsmSource,
-    check: async (f) => f === (await import('pk-esm')).loud, expect: true,
-    todo: 'an ES package function reached as a value (not through an import binding of the shipped function\'s ' +
-      'module) is not recognised as a package member: it travels by value' },
+    check: async (f) => f === (await import('pk-esm')).loud, expect: true },
   { title: 'an ES package member kept in a module-level variable travels by reference', name: 'aliasOfEsmMember',
-    payload: noPkEsmSource, check: (f) => f('al'), expect: 'AL!',
-    todo: 'same cause: `const myLoud = loud` is not an import binding, so loud travels by value' },
+    payload: noPkEsmSource, check: (f) => f('al'), expect: 'AL!' },
   { title: 'an ES package namespace kept in an object of the program', name: 'namespaceInObject',
-    check: (f) => f('o'), expect: 'O!',
-    todo: 'a package namespace object reached as a value fails to dump: PIKALA_UNSUPPORTED "a module namespace ' +
-      'object cannot be serialized by value here (at root.<closure>.tools.ns)"' },
+    check: (f) => f('o'), expect: 'O!' },
 
   // dynamic import
   { title: 'dynamic import() of an ES-module-only package in a shipped ES function', name: 'dynamicImport',

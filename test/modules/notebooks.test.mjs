@@ -24,9 +24,7 @@ suite({
   { title: 'tslab cells: loading needs no __tslab__ namespace on the receiver and makes none', name: 'direct',
     check: (f) => typeof globalThis.__tslab__, expect: 'undefined' },
   { title: 'tslab cells: a function calling an earlier cell\'s function takes the members that one uses too', name: 'work',
-    payload: lacks('NOTEBOOK_BIG_MEMBER_', 4000), check: (f) => [f(2), f(5)], expect: ['hello 6', 'hello 15'],
-    todo: 'the namespace stand-in is written when the first function reaches it; members that functions planned later ' +
-      '(here helper, reached through it) add to it are never written: helper reads exports.factor as undefined (NaN)' },
+    payload: lacks('NOTEBOOK_BIG_MEMBER_', 4000), check: (f) => [f(2), f(5)], expect: ['hello 6', 'hello 15'] },
   { title: 'tslab cells: a cell-local require result (pk_cjs_1.greet) travels by reference', name: 'localUse',
     payload: lacks('PK_CJS_BIG_TABLE_', 4000), check: (f) => f('/a/bo'), expect: 'hello BO' },
   { title: 'tslab cells: a function assigning a namespace member keeps its own copy of it', name: 'bump',
@@ -79,10 +77,7 @@ suite({
   { title: 'REPL: the REPL\'s require, used at call time, resolves on the receiver', name: 'usesRequire',
     check: (f) => f(), expect: 'hello R' },
   { title: 'REPL: a built-in module by its REPL global name (path) is the receiver\'s own', name: 'usesBuiltinGlobal',
-    check: (f) => f('/a/b.txt'), expect: 'b.txt',
-    todo: 'the REPL defines built-in modules (path, fs, os, ...) as accessor globals; userGlobal() skips accessors, so ' +
-      'the name stays free and the receiver (not a REPL) throws ReferenceError: path is not defined' },
+    check: (f) => f('/a/b.txt'), expect: 'b.txt' },
   { title: 'REPL: a built-in module global already used in the session (os) is the receiver\'s own', name: 'usesBuiltinGlobalAfterUse',
-    check: (f) => f('!'), expect: `${EOL.length}!`,
-    todo: 'same cause: the REPL keeps an accessor after the first use, so os is still a free name on the receiver' },
+    check: (f) => f('!'), expect: `${EOL.length}!` },
 ]);
