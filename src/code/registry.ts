@@ -10,7 +10,7 @@
 import { builtinModules, createRequire, isBuiltin } from 'node:module';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
-  functionName, isProxy,
+  RegExpPrototypeExec, functionName, isProxy,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { maps } from '../util/natives.js';
@@ -295,7 +295,7 @@ const PATH_SEGMENT = /^(?:\.([A-Za-z_$][\w$]*)|\[Symbol\.([A-Za-z]+)\]|\[("(?:[^
  * it does not exist. With `dataOnly`, only non-function objects (prototypes, namespaces) may be reached.
  */
 export function resolveBuiltin(path: string, dataOnly: boolean): object | undefined {
-  const m = PATH_ROOT.exec(path);
+  const m = RegExpPrototypeExec(PATH_ROOT, path);
   if (m === null) return undefined;
   const rootName = m[1]!;
   // Data-only loads decide before touching anything: no module is loaded, no lazy global is initialised.
@@ -316,7 +316,7 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
   let rest = path.slice(rootName.length);
   while (rest.length !== 0) {
     if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
-    const s = PATH_SEGMENT.exec(rest);
+    const s = RegExpPrototypeExec(PATH_SEGMENT, rest);
     if (s === null) return undefined;
     let key: PropertyKey;
     if (s[1] !== undefined) key = s[1];

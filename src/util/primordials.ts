@@ -45,6 +45,7 @@ export const WeakSetPrototypeAdd = uncurry(WeakSet.prototype.add as (v: WeakKey)
 export const MapIteratorNext = uncurry(ObjectGetPrototypeOf(new Map().entries()).next as () => IteratorResult<[unknown, unknown]>);
 export const SetIteratorNext = uncurry(ObjectGetPrototypeOf(new Set().values()).next as () => IteratorResult<unknown>);
 export const DatePrototypeGetTime = uncurry(Date.prototype.getTime);
+export const RegExpPrototypeExec = uncurry(RegExp.prototype.exec);
 export const RegExpPrototypeGetSource = uncurry(ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'source')!.get as () => string);
 export const RegExpPrototypeGetFlags = uncurry(ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'flags')!.get as () => string);
 export const StringIsWellFormed: (s: string) => boolean =
