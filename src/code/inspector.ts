@@ -394,30 +394,3 @@ function remoteValue(s: Session, v: NonNullable<RemoteProperty['value']>): unkno
 function describe(fn: Function): string {
   try { return fn.name ? `function '${fn.name}'` : 'an anonymous function'; } catch { return 'a function'; }
 }
-
-/**
- * The entries of a WeakMap or WeakSet (a WeakSet's entries have `key` only), read through the inspector's
- * `[[Entries]]` internal property: JavaScript itself cannot enumerate them.
- */
-export function weakCollectionEntries(o: object): { key: unknown; value: unknown }[] {
-  const s = getSession();
-  try {
-    const id = s.remoteId(o);
-    const props = s.post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId: id, ownProperties: true });
-    const entries = props.internalProperties?.find((p) => p.name === '[[Entries]]');
-    if (entries?.value?.objectId === undefined) throw new Error('the inspector lists no [[Entries]]');
-    const list = s.materialize(entries.value.objectId) as ArrayLike<{ key?: unknown; value: unknown }>;
-    const out: { key: unknown; value: unknown }[] = [];
-    // Entries are null-prototype records ({ key, value }, or { value } for a WeakSet).
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i]!;
-      out.push('key' in e ? { key: e.key, value: e.value } : { key: e.value, value: undefined });
-    }
-    return out;
-  } catch (e) {
-    if (e instanceof PikalaError) throw e;
-    throw new PikalaError('PIKALA_CAPTURE', `could not read the entries of a weak collection: ${(e as Error).message}`, { cause: e });
-  } finally {
-    try { s.release(); } catch { /* ignore */ }
-  }
-}

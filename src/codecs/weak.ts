@@ -1,10 +1,10 @@
 /**
- * WeakMap and WeakSet. JavaScript cannot enumerate them; the inspector can (code/inspector.ts). A weak
- * collection is a side table: its entries matter only for keys that are still around. So a payload carries
- * exactly the entries whose keys are in the payload: the record itself carries the collection's own
- * properties, and after the root, Fill records add the entries whose keys the walk has written (writing an
- * entry's value may bring in more keys, so this repeats until nothing is added). Entries keyed by objects
- * outside the payload stay behind, as they could never be looked up on the receiver.
+ * WeakMap and WeakSet. A weak collection is a side table: its entries matter only for keys that are still
+ * around. So a payload carries exactly the entries whose keys are in the payload: the record itself carries
+ * the collection's own properties, and after the root, Fill records add the entries whose keys the walk has
+ * written, found by asking the collection about each written value (no enumeration, which JavaScript does
+ * not offer; writing an entry's value may bring in more keys, so this repeats until nothing is added).
+ * Entries keyed by objects outside the payload stay behind, as they could never be looked up on the receiver.
  *
  * This is how TypeScript (target below ES2022) and Babel keep `#private` fields: one WeakMap per field next
  * to the class. For such a table to keep working when a class is reused across payloads (see classes), a
@@ -21,9 +21,9 @@ import { corrupt } from '../api/errors.js';
 import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { FillState, type Unpickler } from '../pickler/unpickler.js';
-import { weakCollectionEntries } from '../code/inspector.js';
 import {
-  ReflectConstruct, WeakMapCtor, WeakMapPrototypeSet, WeakSetCtor, WeakSetPrototypeAdd, isWeakMap,
+  ReflectConstruct, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeHas, WeakMapPrototypeSet, WeakSetCtor,
+  WeakSetPrototypeAdd, WeakSetPrototypeHas, isWeakMap,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 
@@ -57,40 +57,44 @@ function originIdOf(o: object): string {
 
 interface Pending {
   o: object;
+  isMap: boolean;
   /** Where the walk met the collection (entries are written after the root; errors name this path). */
   path: string;
-  isMap: boolean;
-  /** Entries not written yet. */
-  entries: { key: unknown; value: unknown }[];
+  /** How many memoized values were already looked up in this collection. */
+  scanned: number;
 }
 
-/** Weak collections written by each dump, with the entries whose keys have not appeared (yet). */
+/** Weak collections written by each dump. */
 const pendingByDump = new WeakMap<Pickler, Pending[]>();
 
 /**
- * Writes one Fill record per collection with the entries whose keys the walk has written since the last
- * call. Returns whether it wrote anything (the pickler then drains and asks again).
+ * For each weak collection of the dump, looks up the values the walk memoized since the last call and writes
+ * one Fill record with those that are its keys. Returns whether it wrote anything (the pickler then drains
+ * and asks again: an entry's value may bring in more keys). The cost follows the payload, not the
+ * collection: a table of a million entries costs nothing more when three of its keys travel.
  */
 export function writePendingWeakEntries(p: Pickler): boolean {
   const list = pendingByDump.get(p);
   if (list === undefined) return false;
   let wrote = false;
   for (const pending of list) {
-    const ready: { key: unknown; value: unknown }[] = [];
-    const rest: { key: unknown; value: unknown }[] = [];
-    for (const e of pending.entries) (p.memoId(e.key) !== undefined ? ready : rest).push(e);
-    if (ready.length === 0) continue;
-    pending.entries = rest;
-    const id = p.memoId(pending.o);
-    if (id === undefined) continue;
+    const { o, isMap } = pending;
     const values: unknown[] = [];
-    for (const e of ready) { values.push(e.key); if (pending.isMap) values.push(e.value); }
-    p.writeFillRecord(pending.o, id, { ...(pending.isMap ? WeakMapCodec : WeakSetCodec), pathOf: () => pending.path }, () => {
+    let n = 0;
+    pending.scanned = p.forEachMemoized(pending.scanned, (k) => {
+      if (isMap ? !WeakMapPrototypeHas(o, k as WeakKey) : !WeakSetPrototypeHas(o, k as WeakKey)) return;
+      values.push(k);
+      if (isMap) values.push(WeakMapPrototypeGet(o, k as WeakKey));
+      n++;
+    });
+    if (n === 0) continue;
+    const id = p.memoId(o)!;
+    p.writeFillRecord(o, id, { ...(isMap ? WeakMapCodec : WeakSetCodec), pathOf: () => pending.path }, () => {
       p.w.u8(0);
-      p.w.varint(ready.length);
+      p.w.varint(n);
       p.pushList(values, new FillLabels(values.length,
-        pending.isMap ? (i) => (i & 1 ? `.<weak entry #${i >> 1} value>` : `.<weak entry #${i >> 1} key>`) : (i) => `.<weak value #${i}>`,
-        [], pending.o));
+        isMap ? (i) => (i & 1 ? `.<weak entry #${i >> 1} value>` : `.<weak entry #${i >> 1} key>`) : (i) => `.<weak value #${i}>`,
+        [], o));
     });
     wrote = true;
   }
@@ -110,7 +114,7 @@ function weakCodec(kind: Kind.WeakMap | Kind.WeakSet): ObjectCodec {
       p.writeString(originIdOf(o));
       let list = pendingByDump.get(p);
       if (list === undefined) pendingByDump.set(p, list = []);
-      list.push({ o, path: p.currentPath(), isMap, entries: weakCollectionEntries(o) });
+      list.push({ o, isMap, path: p.currentPath(), scanned: 0 });
     },
     writeFill(p: Pickler, o: object) {
       p.w.u8(1);

@@ -379,6 +379,16 @@ export class Pickler {
     return this.idMap().get(o);
   }
 
+  /**
+   * Calls `f` for each memoized value (objects and symbols) from the `from`-th on, in id order; returns the
+   * count seen, to pass as `from` next time. (Weak collections look for their keys among what was written.)
+   */
+  forEachMemoized(from: number, f: (o: unknown) => void): number {
+    let i = 0;
+    for (const o of this.idMap().keys()) if (i++ >= from) f(o);
+    return i;
+  }
+
   /** The identity Map, built from the Set the first time it is needed (a reserved id is released). */
   private idMap(): Map<unknown, number> {
     let memo = this.memo;

@@ -42,6 +42,9 @@ export const SetPrototypeGetSize = uncurry(ObjectGetOwnPropertyDescriptor(Set.pr
 export const SetPrototypeValues = uncurry(Set.prototype.values as () => IterableIterator<unknown>);
 export const WeakMapPrototypeSet = uncurry(WeakMap.prototype.set as (k: WeakKey, v: unknown) => WeakMap<WeakKey, unknown>);
 export const WeakSetPrototypeAdd = uncurry(WeakSet.prototype.add as (v: WeakKey) => WeakSet<WeakKey>);
+export const WeakMapPrototypeHas = uncurry(WeakMap.prototype.has as (k: WeakKey) => boolean);
+export const WeakMapPrototypeGet = uncurry(WeakMap.prototype.get as (k: WeakKey) => unknown);
+export const WeakSetPrototypeHas = uncurry(WeakSet.prototype.has as (v: WeakKey) => boolean);
 export const MapIteratorNext = uncurry(ObjectGetPrototypeOf(new Map().entries()).next as () => IteratorResult<[unknown, unknown]>);
 export const SetIteratorNext = uncurry(ObjectGetPrototypeOf(new Set().values()).next as () => IteratorResult<unknown>);
 export const DatePrototypeGetTime = uncurry(Date.prototype.getTime);
