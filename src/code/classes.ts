@@ -11,7 +11,7 @@ import type { ClassPlan, InstancePlan } from '../codecs/classes.js';
 import {
   FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ReflectOwnKeys,
-  functionName,
+  functionName, isProxy,
 } from '../util/primordials.js';
 import { analyzeSource } from './analyze.js';
 import { rewriteClass, type ClassElementInfo, type RewrittenClass } from './class-rewrite.js';
@@ -58,6 +58,27 @@ export interface ClassFacts {
   plan: Omit<ClassPlan, 'maker' | 'env'>;
 }
 
+/**
+ * What a derived class extends: its [[Prototype]] (`extends null` leaves Function.prototype there). When a
+ * program set that [[Prototype]] to a plain object after definition (static lookups and `super` in static
+ * methods go there), the heritage is the constructor of the prototype's parent; the class record then carries
+ * the plain object as the class's prototype, set after the class is made.
+ */
+function heritageOf(p: Pickler, cls: Function): object | null {
+  const staticProto = ObjectGetPrototypeOf(cls) as object | null;
+  if (staticProto === FunctionPrototype) return null;
+  if (typeof staticProto === 'function') return staticProto;
+  const protoParent = ObjectGetPrototypeOf(ObjectGetOwnPropertyDescriptor(cls, 'prototype')!.value as object) as object | null;
+  if (protoParent === null) return null;
+  const d = ObjectGetOwnPropertyDescriptor(protoParent, 'constructor');
+  if (d !== undefined && typeof d.value === 'function' && !isProxy(d.value) &&
+    ObjectGetOwnPropertyDescriptor(d.value as object, 'prototype')?.value === protoParent) {
+    return d.value as object;
+  }
+  p.fail('PIKALA_UNSUPPORTED', `class ${functionName(cls) || '(anonymous)'} extends something that is neither its ` +
+    '[[Prototype]] nor the constructor of its prototype\'s parent; pikala cannot tell what to extend on load');
+}
+
 /** Everything about a class except where it lives (environment, maker), which the function planner adds. */
 export function classFacts(p: Pickler, cls: Function, text: string, capture: FunctionCapture): ClassFacts {
   let rw: RewrittenClass;
@@ -68,11 +89,7 @@ export function classFacts(p: Pickler, cls: Function, text: string, capture: Fun
   }
   const analysis = analyzeSource(rw.text);
   const freeNames = analysis.free.filter((n) => !n.startsWith(rw.prefix));
-  let parent: object | null | undefined;
-  if (rw.derived) {
-    const proto = ObjectGetPrototypeOf(cls) as object;
-    parent = proto === FunctionPrototype ? null : proto;
-  }
+  const parent = rw.derived ? heritageOf(p, cls) : undefined;
   const keys = computedKeys(p, cls, rw, capture, text);
   const staticPrivates: [string, unknown][] = [];
   if (rw.staticPrivateFields.length !== 0) {

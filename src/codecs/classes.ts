@@ -95,7 +95,13 @@ export function classCodec(plans: ClassPlanSource): ObjectCodec<Function> {
     kind: Kind.Class,
     name: 'class',
     code: true,
-    defaultProto: (cls) => (cls === null ? FunctionPrototype : ObjectGetPrototypeOf(cls)),
+    // What the class definition gives: its heritage, or Function.prototype. A [[Prototype]] set later by
+    // the program differs, travels in the record, and is set after the class is made.
+    defaultProto(cls) {
+      if (cls === null) return FunctionPrototype;
+      const parent = plans.classPlanOf(cls).parent;
+      return typeof parent === 'function' ? parent : FunctionPrototype;
+    },
     deps(cls) {
       const plan = plans.classPlanOf(cls);
       const deps: object[] = [];
@@ -132,7 +138,7 @@ export function classCodec(plans: ClassPlanSource): ObjectCodec<Function> {
       p.writeProps(cls, values, (k) => k === 'prototype' || plan.staticOriginal.has(k), keys);
       p.pushList(values, new FillLabels(nContents, (i) => (i === 0 ? '.prototype' : `.${plan.staticPrivates[i - 1]![0]}`), keys, cls));
     },
-    create(u: Unpickler) {
+    create(u: Unpickler, proto) {
       const r = u.r;
       const code = codeOf(u);
       const maker = code.makers[r.varint()];
@@ -180,6 +186,7 @@ export function classCodec(plans: ClassPlanSource): ObjectCodec<Function> {
       delete (cls as unknown as Record<symbol, unknown>)[RESTORE.ss];
       delete (cls as unknown as Record<symbol, unknown>)[RESTORE.mk];
       setters.set(cls, own as Setters);
+      if (proto !== undefined) ObjectSetPrototypeOf(cls, proto);
       registerLoadedClass(id, cls, known !== undefined);
       return cls;
     },
