@@ -3,9 +3,9 @@
  * constructors, field initializers, static initializers, static blocks or computed-key expressions:
  *
  *   class X extends <heritage> { ... }    heritage → P.S (the parent, passed in)
- *   constructor(...) { body }             → constructor(...) { if (P.R.on) { super(); return; } body }   (derived)
- *                                           constructor(...) { if (P.R.on) return; body }                 (base)
- *   (no constructor, derived)             → constructor(...P_a) { if (P.R.on) { super(); return; } super(...P_a); }
+ *   constructor(...) { body }             → derived: constructor(...) { if (P.R.on) { super(...P.R.a); return; } body }
+ *                                           base:    constructor(...) { if (P.R.on) return; body }
+ *   (no constructor, derived)             → constructor(...P_a) { if (P.R.on) { super(...P.R.a); return; } super(...P_a); }
  *   field = init  /  static field = init  → field = P.R.on ? undefined : (init)
  *   static { body }                       → static { if (!P.R.on) { body } }
  *   [computed key]                        → [P.K[i]]  (the key values the class was created with)
@@ -14,8 +14,9 @@
  *
  * P is an identifier prefix that the class text does not use. The loader evaluates the rewritten class
  * with P.R.on set (so static initializers and blocks do nothing), takes the two setters off the class, and
- * later constructs instances with P.R.on set (constructor bodies return at once; base classes shipped by
- * reference run their own constructor with no arguments).
+ * later constructs instances with P.R.on set (constructor bodies return at once; a built-in base gets what
+ * it needs to exist in P.R.a, a Date's time or a view's buffer; base classes shipped by reference run their
+ * own constructor with those arguments, usually none).
  */
 import * as acorn from 'acorn';
 import type * as ESTree from 'estree';
@@ -126,7 +127,7 @@ export function rewriteClass(text: string): RewrittenClass {
       hasCtor = true;
       const fn = member.value as ESTree.FunctionExpression;
       const body = fn.body as unknown as { start: number; end: number };
-      const guard = derived ? ` if (${P}R.on) { super(); return; }` : ` if (${P}R.on) return;`;
+      const guard = derived ? ` if (${P}R.on) { super(...${P}R.a); return; }` : ` if (${P}R.on) return;`;
       if (fn.params.every((x) => x.type === 'Identifier')) {
         edits.push({ start: body.start + 1, end: body.start + 1, text: guard });
       } else {
@@ -144,7 +145,7 @@ export function rewriteClass(text: string): RewrittenClass {
   const bodyNode = node.body as unknown as { start: number; end: number };
   let injected = '';
   if (!hasCtor && derived) {
-    injected += ` constructor(...${P}a) { if (${P}R.on) { super(); return; } super(...${P}a); }`;
+    injected += ` constructor(...${P}a) { if (${P}R.on) { super(...${P}R.a); return; } super(...${P}a); }`;
   }
   if (privateFields.length) {
     injected += ` static [${P}R.sp](${P}o, ${P}n, ${P}v) { switch (${P}n) {` +

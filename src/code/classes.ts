@@ -242,6 +242,10 @@ export function planInstance(p: Pickler, o: object, cls: Function, brand: Object
   // An object made another way (Object.create(C.prototype)) has none of the class's private fields: it is
   // what it is, an ordinary object of that prototype.
   if (entries.length === 0) return brand;
+  if (brand.name === 'ArrayBuffer' || brand.name === 'SharedArrayBuffer') {
+    p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(cls) || 'a class'} with #private fields that extends ` +
+      `${brand.name} cannot travel: its bytes would belong to a buffer made apart from the instance`);
+  }
   const privates: InstancePlan['privates'] = [];
   const expected = chain.reduce((n, k) => n + rewriteClass(FunctionPrototypeToString(k)).privateFields.length, 0);
   // Fields of by-reference ancestors come first; they are set by those ancestors' own constructors.

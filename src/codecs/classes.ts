@@ -19,9 +19,10 @@ import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
-  FunctionPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectSetPrototypeOf, ReflectConstruct,
-  ReflectOwnKeys,
-  functionName,
+  DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, FunctionPrototype,
+  ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectSetPrototypeOf, ReflectConstruct, ReflectDeleteProperty, ReflectOwnKeys,
+  RegExpPrototypeGetFlags, RegExpPrototypeGetSource, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeGetLength, functionName,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import type { Env, Maker } from '../code/closures.js';
@@ -32,12 +33,17 @@ import { CODECS } from './dispatch.js';
 import { readFunctionFill, writeFunctionFill } from './functions.js';
 
 /** The object pikala's rewritten classes consult: `on` while restoring; the setter method keys. */
-export interface RestoreController { on: boolean; sp: symbol; ss: symbol; mk: symbol }
+export interface RestoreController {
+  on: boolean; sp: symbol; ss: symbol; mk: symbol;
+  /** Arguments for a built-in base constructor while restoring an instance. */
+  a: unknown[];
+}
 const RESTORE_KEY = Symbol.for('pikala.restore.v1');
 export const RESTORE: RestoreController = ((globalThis as Record<symbol, RestoreController | undefined>)[RESTORE_KEY] ??=
-  { on: false, sp: Symbol('pikala.setPrivate'), ss: Symbol('pikala.setStaticPrivate'), mk: Symbol('pikala.makeMember') });
-// A controller made by an older copy of pikala in this process has no member-maker key.
+  { on: false, sp: Symbol('pikala.setPrivate'), ss: Symbol('pikala.setStaticPrivate'), mk: Symbol('pikala.makeMember'), a: [] });
+// A controller made by an older copy of pikala in this process lacks the newer keys.
 RESTORE.mk ??= Symbol('pikala.makeMember');
+RESTORE.a ??= [];
 
 interface Setters {
   sp: ((o: object, name: string, v: unknown) => void) | undefined;
@@ -283,7 +289,7 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
     defaultProto: (o) => (o === null ? null : plans.instancePlanOf(o).cls.prototype as object),
     deps(o) {
       const plan = plans.instancePlanOf(o);
-      const deps: object[] = [plan.cls];
+      const deps: object[] = [plan.cls, ...plan.brand.deps?.(o) ?? []];
       for (const pr of plan.privates) if (!deps.includes(pr.owner)) deps.push(pr.owner);
       return deps;
     },
@@ -291,6 +297,9 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       const plan = plans.instancePlanOf(o);
       p.writeDepRef(plan.cls);
       p.w.u8(plan.brand.kind);
+      // What the built-in base needs to exist (a Date's time, a view's buffer, a URL's href): the loader
+      // passes it to the base constructor.
+      plan.brand.writeCreate(p, o);
     },
     writeFill(p: Pickler, o: object) {
       const plan = plans.instancePlanOf(o);
@@ -304,21 +313,26 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       const cls = u.readObjectRef();
       if (typeof cls !== 'function') throw corrupt('instance of something that is not a class');
       const brand = u.r.u8();
-      if (CODECS[brand] === undefined || brand === Kind.Instance) throw corrupt('bad instance brand');
+      const brandCodec = CODECS[brand];
+      if (brandCodec === undefined || brand === Kind.Instance || brandCodec.code) throw corrupt('bad instance brand');
+      const seed = brandCodec.create(u, undefined);
       let o: object;
       RESTORE.on = true;
+      RESTORE.a = baseArguments(brand, seed);
       try {
         o = ReflectConstruct(cls, []) as object;
       } catch (e) {
         throw corrupt(`could not restore an instance of ${functionName(cls as Function) || 'a class'}: ${(e as Error).message}`);
       } finally {
         RESTORE.on = false;
+        RESTORE.a = [];
       }
       if (proto !== undefined && ObjectGetPrototypeOf(o) !== proto) ObjectSetPrototypeOf(o, proto);
       instanceBrands.set(o, brand);
       // The guarded construction created the public fields (undefined): the payload's properties replace them
-      // all, in their dump-time order, and fields deleted before the dump stay deleted.
-      constructedKeys.set(o, ReflectOwnKeys(o));
+      // all, in their dump-time order, and fields deleted before the dump stay deleted. (What the built-in
+      // base made unconfigurable, like a RegExp's lastIndex or an array's length, stays and is filled.)
+      constructedKeys.set(o, ReflectOwnKeys(o).filter((k) => ObjectGetOwnPropertyDescriptor(o, k)!.configurable));
       return o;
     },
     readFill(u: Unpickler, o: object) {
@@ -334,7 +348,9 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       const brand = instanceBrands.get(o);
       if (brand === undefined) throw corrupt('instance fill without its record');
       const made = takeConstructedKeys(o);
-      if (made !== null) for (const k of made) delete (o as Record<PropertyKey, unknown>)[k];
+      // (Reflect: a typed array's elements report configurable but cannot be deleted; they stay, as the
+      // buffer holds them.)
+      if (made !== null) for (const k of made) ReflectDeleteProperty(o, k);
       CODECS[brand]!.readFill(u, o);
       const s = new FillState(o);
       s.content = Content.ScopeVars;
@@ -351,6 +367,32 @@ const instanceBrands = new WeakMap<object, number>();
 const constructedKeys = new WeakMap<object, PropertyKey[]>();
 
 /** Own keys an Instance record's construction created (the brand codec's fill removes them first). */
+const urlHref = ObjectGetOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
+const searchParamsToString = URLSearchParams.prototype.toString;
+const numberValueOf = Number.prototype.valueOf;
+const stringValueOf = String.prototype.valueOf;
+const booleanValueOf = Boolean.prototype.valueOf;
+
+/**
+ * The arguments a built-in base constructor gets when an instance is restored (the restore guard calls
+ * `super(...R.a)`), taken from a plain object of that brand made from the payload. Brands whose content
+ * comes with the fill (Map entries, Error message, array elements) need none.
+ */
+function baseArguments(brand: Kind, seed: object): unknown[] {
+  switch (brand) {
+    case Kind.Date: return [seed];
+    case Kind.RegExp: return [RegExpPrototypeGetSource(seed), RegExpPrototypeGetFlags(seed)];
+    case Kind.TypedArray: return [TypedArrayPrototypeGetBuffer(seed), TypedArrayPrototypeGetByteOffset(seed), TypedArrayPrototypeGetLength(seed)];
+    case Kind.DataView: return [DataViewPrototypeGetBuffer(seed), DataViewPrototypeGetByteOffset(seed), DataViewPrototypeGetByteLength(seed)];
+    case Kind.URL: return [urlHref.call(seed)];
+    case Kind.URLSearchParams: return [searchParamsToString.call(seed)];
+    case Kind.BoxedNumber: return [numberValueOf.call(seed)];
+    case Kind.BoxedString: return [stringValueOf.call(seed)];
+    case Kind.BoxedBoolean: return [booleanValueOf.call(seed)];
+    default: return [];
+  }
+}
+
 export function takeConstructedKeys(o: object): PropertyKey[] | null {
   const keys = constructedKeys.get(o);
   if (keys === undefined) return null;

@@ -28,6 +28,7 @@ export const ObjectHasOwn = Object.hasOwn;
 export const ReflectOwnKeys = Reflect.ownKeys;
 export const ReflectConstruct = Reflect.construct;
 export const ReflectApply = Reflect.apply;
+export const ReflectDeleteProperty = Reflect.deleteProperty;
 export const ArrayIsArray = Array.isArray;
 export const NumberIsInteger = Number.isInteger;
 export const SymbolFor = Symbol.for;

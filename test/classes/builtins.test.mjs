@@ -74,6 +74,18 @@ cases('classes/builtins.mjs', {}, [
     },
     expect: ['legacy old', true, [1]] },
   { title: 'an instance of a class with #private fields extending URL (whose constructor needs an argument)', name: 'urlSubclassPrivate',
-    check: (o) => [o.href, o.visits(), o instanceof URL], expect: ['https://example.org/p', 2, true],
-    todo: 'dumps succeeds but loads fails PIKALA_CORRUPT "could not restore an instance of TrackedLink: The \"url\" argument must be specified" (the by-reference base constructor runs with no arguments)' },
+    check: (o) => [o.href, o.visits(), o instanceof URL], expect: ['https://example.org/p', 2, true] },
+  { title: 'instances with #private fields of classes extending Date, RegExp, typed arrays, DataView, URLSearchParams, ' +
+    'Number, String and Array keep what their built-in base holds', name: 'privateOnBuiltinBases',
+    check: (v) => [
+      v.stamp.getTime(), v.stamp.tag(), String(v.pattern), v.pattern.lastIndex, v.pattern.count(),
+      [...v.window], v.window.buffer === v.bytes, v.window.byteOffset, v.window.scale(),
+      v.view.getUint8(0), v.view.byteLength, v.view.buffer === v.bytes, v.view.label(),
+      v.query.get('q'), v.query.owner(), +v.weight, v.weight.unit(), String(v.word), v.word.lang(),
+      [...v.list], v.list.length, v.list.extra, v.list.sum(),
+    ],
+    expect: [86400000, 'epoch+1', '/ab+c/gi', 4, 1, [3, 4, 5], true, 2, 10, 6, 2, true, 'tail',
+      'pikala', 'me', 72.5, 'kg', 'hej', 'sv', [1, 2, 3], 3, 'kept', 6] },
+  { title: 'an instance with #private fields of a class extending ArrayBuffer is refused at dumps', name: 'privateOnArrayBuffer',
+    error: { code: 'PIKALA_UNSUPPORTED', path: 'root.arena', message: /extends ArrayBuffer/ } },
 ]);
