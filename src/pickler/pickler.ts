@@ -21,7 +21,7 @@ import type { ObjectCodec } from '../codecs/codec.js';
 import { classifyObject } from '../codecs/dispatch.js';
 import { BufferTracker } from '../codecs/binary.js';
 import { HOLEY_ARRAY_REFS, PACKED_ARRAY_REFS, maps } from '../util/natives.js';
-import { ShapeTree, type ShapeNode } from './shapes.js';
+import { ShapeTable, type ShapeNode } from './shapes.js';
 import { describeKey, propertySegment } from './paths.js';
 import { WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { OrdinaryCodec } from '../codecs/objects.js';
@@ -109,7 +109,7 @@ export class Pickler {
    * matter (keys, enum-like values). A string that misses is written again, which changes size, never meaning.
    */
   private readonly strings = StringTable.take(WRITER_STRINGS);
-  private readonly shapes = new ShapeTree();
+  private readonly shapes = ShapeTable.take();
   private lastPlainRef: object = NO_REF;
   private lastPlainShape: ShapeNode | null = null;
   private lastArrayRef: object = NO_REF;
@@ -151,6 +151,7 @@ export class Pickler {
       return this.dumpBody(root);
     } finally {
       this.strings.release();
+      this.shapes.release();
       this.w.release();
     }
   }
@@ -488,15 +489,16 @@ export class Pickler {
       }
       const keys = ObjectKeys(o);
       const node = this.shapes.lookup(keys);
-      if (maps !== null && node.ref !== null && !node.hasIndexKeys && maps.sameMap(o, node.ref)) {
-        this.lastPlainRef = node.ref;
+      const ref = node.ref;
+      if (maps !== null && ref !== null && !node.hasIndexKeys && maps.sameMap(o, ref)) {
+        this.lastPlainRef = ref;
         this.lastPlainShape = node;
         this.writeShaped(o, node, ObjectValues(o));
         return;
       }
       if (isPlainData(o, keys)) {
         if (maps !== null && !node.hasIndexKeys && maps.hasFastProperties(o) && !maps.hasDictionaryElements(o)) {
-          node.ref = o;
+          this.shapes.setRef(node, o);
           this.lastPlainRef = o;
           this.lastPlainShape = node;
         }
@@ -524,16 +526,17 @@ export class Pickler {
   private writeShaped(o: object, node: ShapeNode, values: unknown[]): void {
     const w = this.w;
     this.take(o);
-    const keys = node.keys as string[];
+    const keys = node.keys;
     const n = keys.length;
-    if (node.id === 0) {
+    const id = this.shapes.idOf(node);
+    if (id === 0) {
       this.shapes.assign(node);
       w.u8(Tag.ObjShape);
       w.u8(0);
       w.varint(n);
       for (let i = 0; i < n; i++) this.writeString(keys[i]!);
     } else {
-      w.tagVarint(Tag.ObjShape, node.id);
+      w.tagVarint(Tag.ObjShape, id);
     }
     for (let i = 0; i < n; i++) {
       const v = values[i];
