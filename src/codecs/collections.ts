@@ -34,10 +34,13 @@ export const MapCodec: ObjectCodec = {
     return proto === undefined ? new MapCtor() : ReflectConstruct(MapCtor, [], u.newTargetFor(proto));
   },
   readFill(u: Unpickler, o: object) {
+    const integrity = u.readIntegrity();
+    const n = u.r.count(2) * 2;
+    if (u.pushEntries(o, integrity, n, true)) return;
     const s = new FillState(o);
-    s.integrity = u.readIntegrity();
+    s.integrity = integrity;
     s.content = Content.MapPairs;
-    s.nContents = u.r.count(2) * 2;
+    s.nContents = n;
     u.readPropsAndPush(s);
   },
 };
@@ -61,10 +64,13 @@ export const SetCodec: ObjectCodec = {
     return proto === undefined ? new SetCtor() : ReflectConstruct(SetCtor, [], u.newTargetFor(proto));
   },
   readFill(u: Unpickler, o: object) {
+    const integrity = u.readIntegrity();
+    const n = u.r.count(1);
+    if (u.pushEntries(o, integrity, n, false)) return;
     const s = new FillState(o);
-    s.integrity = u.readIntegrity();
+    s.integrity = integrity;
     s.content = Content.SetValues;
-    s.nContents = u.r.count(1);
+    s.nContents = n;
     u.readPropsAndPush(s);
   },
 };

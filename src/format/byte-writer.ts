@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { StringIsWellFormed } from '../util/primordials.js';
 import { Tag } from './tags.js';
+import { charCodeAt } from './string-table.js';
 import { keepAlive } from '../util/keep-alive.js';
 
 const NON_LATIN1 = /[^\x00-\xff]/;
@@ -172,7 +173,7 @@ export class ByteWriter {
       buf[start + 1] = n;
       let p = start + 2;
       for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
+        const c = charCodeAt(s, i);
         if (c > 0xff) {
           this.pos = start;
           if (n <= 42 && this.shortUtf8(s, n)) return;
@@ -205,7 +206,7 @@ export class ByteWriter {
     const start = this.pos;
     let p = start + 2;
     for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = charCodeAt(s, i);
       if (c < 0x80) {
         buf[p++] = c;
       } else if (c < 0x800) {
@@ -217,7 +218,7 @@ export class ByteWriter {
         buf[p++] = 0x80 | (c & 0x3f);
       } else {
         if (c > 0xdbff || i + 1 >= n) return false;
-        const d = s.charCodeAt(i + 1);
+        const d = charCodeAt(s, i + 1);
         if (d < 0xdc00 || d > 0xdfff) return false;
         i++;
         const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);

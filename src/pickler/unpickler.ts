@@ -24,6 +24,8 @@ const enum Frame {
   ShapeDefine,  // defineProperty(obj, keys[i], v) for keys a setter on Object.prototype could intercept
   Array,        // arr[i] = v, Hole skipped
   Fill,         // a generic fill (FillState)
+  MapPairs,     // map.set(key, value) for each pair of values (fAux: the pending key)
+  SetValues,    // set.add(v)
 }
 
 /** What the content values of a generic fill are. */
@@ -289,6 +291,29 @@ export class Unpickler {
           if (a.length !== end) a.length = end;
           break;
         }
+        case Frame.MapPairs: {
+          const m = fObj[top] as object;
+          let key = fAux[top];
+          while (i < end) {
+            const v = this.readOne();
+            if (v === HOLE_VALUE) throw corrupt('hole in a Map');
+            if ((i++ & 1) === 0) key = v;
+            else MapPrototypeSet(m, key, v);
+            if (this.sp !== top + 1) { fIdx[top] = i; fAux[top] = key; continue outer; }
+          }
+          break;
+        }
+        case Frame.SetValues: {
+          const set = fObj[top] as object;
+          while (i < end) {
+            const v = this.readOne();
+            if (v === HOLE_VALUE) throw corrupt('hole in a Set');
+            SetPrototypeAdd(set, v);
+            i++;
+            if (this.sp !== top + 1) { fIdx[top] = i; continue outer; }
+          }
+          break;
+        }
         default: {
           const s = fAux[top] as FillState;
           while (i < end) {
@@ -403,6 +428,20 @@ export class Unpickler {
     s.nValues = nValues;
     if (total === 0) { this.applyFill(s); return; }
     this.push(Frame.Fill, s.o, s, total);
+  }
+
+  /**
+   * The fill of a Map (`map`) or Set with `n` content values, when its property list is empty (one 0 byte,
+   * consumed here) and its integrity level `integrity` is the default: the values go straight into the
+   * collection, without a FillState. False, with nothing consumed, otherwise.
+   */
+  pushEntries(o: object, integrity: Integrity, n: number, map: boolean): boolean {
+    const r = this.r;
+    if (integrity !== Integrity.Extensible || r.pos >= r.end || r.buf[r.pos] !== 0) return false;
+    r.pos++;
+    if (n > r.remaining) throw corrupt('fill values exceed the payload');
+    if (n !== 0) this.push(map ? Frame.MapPairs : Frame.SetValues, o, undefined, n);
+    return true;
   }
 
   /** Pushes a frame for a fill that has only content values (no property list). */
