@@ -6,7 +6,7 @@
  *   constructor(...) { body }             → derived: constructor(...) { if (P.R.on) { super(...P.R.a); return; } body }
  *                                           base:    constructor(...) { if (P.R.on) return; body }
  *   (no constructor, derived)             → constructor(...P_a) { if (P.R.on) { super(...P.R.a); return; } super(...P_a); }
- *   field = init  /  static field = init  → field = P.R.on ? undefined : (init)
+ *   field = init  /  static field = init  → field = P.R.on ? undefined : (init)   (function initializers as they are)
  *   static { body }                       → static { if (!P.R.on) { body } }
  *   [computed key]                        → [P.K[i]]  (the key values the class was created with)
  *   + static [P.R.sp](o, n, v) { switch (n) { case '#x': o.#x = v; return; } }   (instance private fields)
@@ -117,9 +117,16 @@ export function rewriteClass(text: string): RewrittenClass {
     }
     if (member.type === 'PropertyDefinition') {
       if (isPrivate) (member.static ? staticPrivateFields : privateFields).push(name!);
-      if (member.value) {
-        edits.push({ start: pos(member.value).start, end: pos(member.value).start, text: `${P}R.on ? undefined : (` });
-        edits.push({ start: pos(member.value).end, end: pos(member.value).end, text: `)` });
+      const value = member.value;
+      if (value && value.type !== 'ArrowFunctionExpression' && value.type !== 'FunctionExpression') {
+        // A function initializer stays as it is: making a closure runs nothing, and only an initializer that
+        // is an anonymous function definition gets the field's name. An anonymous class (whose static parts
+        // do run) is named through an object literal with the same key instead.
+        const named = value.type === 'ClassExpression' && !value.id;
+        const keyExpr = member.computed ? `${P}K[${computed.length - 1}]` : JSON.stringify(name);
+        edits.push({ start: pos(value).start, end: pos(value).start,
+          text: named ? `${P}R.on ? undefined : ({ [${keyExpr}]: (` : `${P}R.on ? undefined : (` });
+        edits.push({ start: pos(value).end, end: pos(value).end, text: named ? `) })[${keyExpr}]` : `)` });
       }
       continue;
     }

@@ -47,6 +47,13 @@ function sourceChain(cls: Function): Function[] {
   return chain;
 }
 
+/** Whether the classes declare instance private methods, and no instance private field or accessor. */
+function onlyPrivateMethods(chain: Function[]): boolean {
+  const kinds = chain.flatMap((k) => rewriteClass(FunctionPrototypeToString(k)).elements)
+    .filter((e) => e.isPrivate && !e.isStatic).map((e) => e.kind);
+  return kinds.length !== 0 && kinds.every((k) => k === 'method');
+}
+
 export function hasPrivateNames(cls: Function): boolean {
   return sourceChain(cls).some((k) => rewriteClass(FunctionPrototypeToString(k)).hasPrivateNames);
 }
@@ -233,15 +240,19 @@ export function planInstance(p: Pickler, o: object, cls: Function, brand: Object
   instanceCodec: ObjectCodec<object>, plans: Map<object, InstancePlan>): ObjectCodec<object> {
   if (!hasPrivateNames(cls)) return brand;
   const chain = sourceChain(cls).reverse(); // base first, like V8's private field order
-  let entries;
+  let listed;
   try {
-    entries = capturePrivates(o).filter((e) => 'value' in e);
+    listed = capturePrivates(o);
   } catch (e) {
     p.fail('PIKALA_CAPTURE', (e as Error).message);
   }
-  // An object made another way (Object.create(C.prototype)) has none of the class's private fields: it is
-  // what it is, an ordinary object of that prototype.
-  if (entries.length === 0) return brand;
+  const entries = listed.filter((e) => 'value' in e);
+  // An object made another way (Object.create(C.prototype)) has none of the class's private names: it is
+  // what it is, an ordinary object of that prototype. The inspector lists an instance's private fields and
+  // accessors but never its private methods, so an instance of classes whose only instance private names
+  // are methods cannot be told from such an object: it is taken as made by its constructor (the common
+  // case), and keeps the brand its methods check.
+  if (listed.length === 0 && !onlyPrivateMethods(chain)) return brand;
   if (brand.name === 'ArrayBuffer' || brand.name === 'SharedArrayBuffer') {
     p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(cls) || 'a class'} with #private fields that extends ` +
       `${brand.name} cannot travel: its bytes would belong to a buffer made apart from the instance`);

@@ -157,11 +157,13 @@ export class CodeGraph {
    * first), registers the variables `free` uses, and returns the innermost environment to build it in.
    * `userGlobals` are free names that resolve to non-built-in globals: they become variables of the
    * outermost environment (a fresh one when the chain has none), like cloudpickle's per-call globals.
+   * `hidden` holds variables of scopes that the scope view does not list.
    */
   place(capture: FunctionCapture, free: readonly string[], userGlobals: Map<string, unknown>,
     member: { fn: Function; probeable: boolean; origin: () => string },
     shares: (candidates: Env[], scope: ScopeInfo, fromEnd: number) => number,
-    substitute: (scope: ScopeInfo, name: string, value: unknown) => unknown = (_s, _n, v) => v): Env | null {
+    substitute: (scope: ScopeInfo, name: string, value: unknown) => unknown = (_s, _n, v) => v,
+    hidden: Map<ScopeInfo, Map<string, unknown>> | null = null): Env | null {
     const fromEndOf: number[] = [];
     const chain: ScopeInfo[] = [];
     capture.scopes.forEach((s, i) => {
@@ -213,6 +215,9 @@ export class CodeGraph {
       }
       const names = use.get(depth);
       if (names) for (const n of names) this.need(parent, n, substitute(scope, n, scope.vars![n]));
+      // Bindings the scope view hides (an enclosing named function expression's name), read another way.
+      const extra = hidden?.get(scope);
+      if (extra !== undefined) for (const [n, v] of extra) this.need(parent, n, v);
       if (depth === chain.length - 1 && userGlobals.size !== 0) {
         for (const [n, v] of userGlobals) this.need(parent, n, v);
       }

@@ -148,6 +148,11 @@ export function makerSource(m: Maker, p: string): string {
       return `(${p}h) => ({ __proto__: ${p}h, ${p}m() { ${strict}return (${text}\n); } }).${p}m`;
     case 'method': case 'get': case 'set': {
       const key = m.analysis.key!;
+      // A plain key stays in the text (the loader looks the method up under it); a computed or private one
+      // becomes the key the method was found under.
+      if (!key.computed && key.name !== null && !key.isPrivate) {
+        return `(${p}h, ${p}k) => { ${strict}return ({ __proto__: ${p}h, ${text}\n }); }`;
+      }
       const head = text.slice(0, key.start), rest = text.slice(key.end);
       return `(${p}h, ${p}k) => { ${strict}return ({ __proto__: ${p}h, ${head}[${p}k]${rest}\n }); }`;
     }

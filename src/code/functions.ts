@@ -23,7 +23,7 @@ import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
 import { captureFunction, captureFunctions, proxyTarget, scriptUrl, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, isNodeInternal, knownBuiltinPath } from './registry.js';
-import { closureWrites, functionOffset, scriptInfo, strictAt } from './script-info.js';
+import { closureWrites, enclosingClassMember, enclosingFunctionNames, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { ModuleRef, esmPackageRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -276,17 +276,20 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     let key: string | symbol | undefined;
     if (initialMode === 'method' || initialMode === 'get' || initialMode === 'set' || initialMode === 'superArrow') {
       const prop = asDependency ? null : p.currentProperty();
+      // The method is rebuilt in an object literal under the key its text has, so that its name and text
+      // stay its own; only a computed (or private) key is replaced by the key it was found under.
+      const textKey = analysis.key && !analysis.key.computed && analysis.key.name !== null && !analysis.key.isPrivate
+        ? analysis.key.name : undefined;
       if (prop !== null && initialMode !== 'superArrow') {
         homeProto = ObjectGetPrototypeOf(prop.container);
-        key = typeof prop.key === 'number' ? String(prop.key) : prop.key;
+        key = textKey ?? (typeof prop.key === 'number' ? String(prop.key) : prop.key);
       } else if (initialMode === 'superArrow') {
-        p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses super; pikala cannot tell ` +
-          'which object it belongs to');
+        // Its home object is found from its `this`, read below.
       } else if (analysis.usesSuper) {
         p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is a method that uses super, found outside the object that ` +
           'defines it; ship the object (or class) that holds it');
-      } else if (analysis.key && !analysis.key.computed && analysis.key.name !== null && !analysis.key.isPrivate) {
-        key = analysis.key.name;
+      } else if (textKey !== undefined) {
+        key = textKey;
       } else {
         p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is a method with a computed key found outside its object; ` +
           'ship the object that holds it');
@@ -307,6 +310,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
         mode = 'newTarget';
         newTarget = r.newTarget as Function;
       }
+      if (modeName === 'superArrow') homeProto = this.superArrowHome(p, fn, capture, thisValue);
     }
 
     const passArguments = modeName === 'this' && analysis.usesArguments;
@@ -432,9 +436,90 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       if (g !== NOT_A_USER_GLOBAL) userGlobals.set(name, g);
     }
     const origin = () => this.currentPickler?.currentPath() ?? 'root';
+    const hidden = this.hiddenFunctionNames(fn, capture, free, inScopes, probeable, analysis);
+    for (const [n, v] of hidden.loose) userGlobals.set(n, v);
     return this.graph.place(capture, free, userGlobals, { fn, probeable, origin },
       (candidates, scope, fromEnd) => this.sharesScope(fn, probeable, capture, candidates, scope, fromEnd),
-      (scope, name, value) => this.substitute(fn, capture, scope, name, value, analysis));
+      (scope, name, value) => this.substitute(fn, capture, scope, name, value, analysis), hidden.scoped);
+  }
+
+  /**
+   * What `super` means in an arrow: the [[Prototype]] of its home object, the prototype (or, in static code,
+   * the class) whose member's code holds the arrow. The script's text names that class; the arrow's `this`
+   * (an instance, or the class itself in static code) leads to it through its prototype chain. An arrow in
+   * an object literal's method cannot be placed: that literal is nowhere to be found.
+   */
+  private superArrowHome(p: Pickler, fn: Function, capture: FunctionCapture, thisValue: unknown): object | null {
+    const info = scriptInfo(capture.scriptId, fn);
+    const site = info === undefined ? null : enclosingClassMember(info, functionOffset(fn, info, capture.line, capture.column));
+    if (site === null) {
+      p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses super inside an object literal's ` +
+        'method; pikala cannot tell which object it belongs to. Ship the object that holds the method instead');
+    }
+    for (let o: unknown = thisValue; (typeof o === 'object' && o !== null) || typeof o === 'function';
+      o = ObjectGetPrototypeOf(o as object)) {
+      const cls = site.isStatic ? o : ObjectGetOwnPropertyDescriptor(o as object, 'constructor')?.value;
+      if (typeof cls !== 'function') continue;
+      let text: string;
+      try { text = FunctionPrototypeToString(cls); } catch { continue; }
+      if (text === site.classText && (site.isStatic || ObjectGetOwnPropertyDescriptor(cls, 'prototype')?.value === o)) {
+        return ObjectGetPrototypeOf(o as object);
+      }
+    }
+    p.fail('PIKALA_UNSUPPORTED', `${describe(fn)} is an arrow function that uses super, and its this is not an ` +
+      'instance of the class that defines it (nor that class); pikala cannot tell which object it belongs to');
+  }
+
+  /**
+   * Free names that are the name of an enclosing named function expression (`function self() { return () =>
+   * self }`): V8's scope view leaves that binding out (its scope shows as "Closure (self)", or not at all when
+   * the name is its only variable), so the script's text tells which names they are, and the probe reads their
+   * values from a paused frame of `fn`. Each becomes a variable of that function's scope when the view shows
+   * it, else of the outermost environment, like a user global. Without the probe, a name that is no global
+   * either fails: shipped as is, it would not resolve after load.
+   */
+  private hiddenFunctionNames(fn: Function, capture: FunctionCapture, free: readonly string[], inScopes: Set<string>,
+    probeable: boolean, analysis: SourceAnalysis): { scoped: Map<ScopeInfo, Map<string, unknown>> | null; loose: Map<string, unknown> } {
+    const none = { scoped: null, loose: new Map<string, unknown>() };
+    const candidates = free.filter((n) => !inScopes.has(n));
+    if (candidates.length === 0) return none;
+    const info = scriptInfo(capture.scriptId, fn);
+    const enclosing = info === undefined ? null
+      : enclosingFunctionNames(info, functionOffset(fn, info, capture.line, capture.column));
+    const names = candidates.filter((n) => enclosing !== null ? enclosing.has(n)
+      : capture.scopes.some((s) => s.type === 'Closure' && s.name === n));
+    if (names.length === 0) return none;
+    const p: Pickler = this.currentPickler!;
+    const prober = probeable ? getProber() : null;
+    let values: Record<string, unknown>;
+    if (prober === null) {
+      const unresolved = names.filter((n) => !(n in globalThis));
+      if (unresolved.length === 0) return none;
+      const why = !probeable
+        ? `it is ${analysis.kind === 'class' ? 'a class' : analysis.isAsync ? 'async' : 'a generator'}, and such a ` +
+          'function cannot be paused without running it'
+        : 'the probe that reads it works only on the main thread (and is off when PIKALA_NO_PROBE=1)';
+      p.fail('PIKALA_CAPTURE', `${describe(fn)} uses '${unresolved[0]}', the name of an enclosing named function ` +
+        `expression, which V8 does not show to pikala; pikala cannot read it here: ${why}. Declare that function ` +
+        `(function ${unresolved[0]}() {}) or pass it in a variable of another name`);
+    }
+    try {
+      values = prober.probe(fn, { readThis: false, readNewTarget: false, share: null, readNames: names }, []).names ?? {};
+    } catch (e) {
+      p.fail('PIKALA_CAPTURE', `could not read the names ${names.join(', ')} used by ${describe(fn)}: ${(e as Error).message}`);
+    }
+    const scoped = new Map<ScopeInfo, Map<string, unknown>>();
+    for (const n of names) {
+      if (!ObjectHasOwn(values, n)) continue;
+      const v = values[n];
+      if (n in globalThis && (globalThis as Record<string, unknown>)[n] === v) continue;
+      const scope = capture.scopes.find((s) => s.type === 'Closure' && s.name === n);
+      if (scope === undefined) { none.loose.set(n, v); continue; }
+      let vars = scoped.get(scope);
+      if (vars === undefined) scoped.set(scope, vars = new Map());
+      vars.set(n, v);
+    }
+    return { scoped: scoped.size === 0 ? null : scoped, loose: none.loose };
   }
 
   private readonly standIns = new Map<object, Record<string, unknown>>();

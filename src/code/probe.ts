@@ -4,7 +4,9 @@
  * - the `this` (and `new.target`) an arrow function captured: V8 keeps them in a context slot the scope
  *   view hides, but a paused frame of the arrow evaluates `this` to exactly that value;
  * - whether two closures share one scope instance: in a paused frame of one, set a scope variable to a
- *   sentinel and look for it in the other's scopes (then put the value back).
+ *   sentinel and look for it in the other's scopes (then put the value back);
+ * - the name binding of an enclosing named function expression (`function self() { return () => self }`):
+ *   the scope view leaves it out, but the paused frame resolves it.
  *
  * The main thread calls the function through a small caller while the worker has a breakpoint on its entry;
  * the worker reads what it needs, then restarts the *caller's* frame, so the function's body never runs
@@ -37,6 +39,8 @@ export interface ProbeRequest {
   readThis: boolean;
   readNewTarget: boolean;
   share: ShareQuestion | null;
+  /** Identifiers to evaluate in the paused frame (bindings the scope view hides). */
+  readNames?: string[];
 }
 
 export interface ProbeResult {
@@ -44,6 +48,8 @@ export interface ProbeResult {
   newTarget?: unknown;
   /** For each candidate: true when it saw the sentinel (shares the scope). */
   shares?: boolean[];
+  /** The values of `readNames` that the frame resolves (names it cannot resolve are absent). */
+  names?: Record<string, unknown>;
 }
 
 const WORKER_SOURCE = String.raw`
@@ -88,6 +94,14 @@ async function handle(frames) {
   if (req.readNewTarget) {
     await s.post('Debugger.evaluateOnCallFrame', { callFrameId: cf, silent: true,
       expression: OUT + '.newTarget = new.target, 0' });
+  }
+  if (req.readNames) {
+    await s.post('Debugger.evaluateOnCallFrame', { callFrameId: cf, silent: true, expression: OUT + '.names = {}, 0' });
+    for (const n of req.readNames) {
+      if (!/^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u.test(n)) continue;
+      await s.post('Debugger.evaluateOnCallFrame', { callFrameId: cf, silent: true,
+        expression: 'try { ' + OUT + '.names[' + JSON.stringify(n) + '] = ' + n + ' } catch (e) {} 0' });
+    }
   }
   if (req.share) {
     const q = req.share;
@@ -236,6 +250,7 @@ class Prober {
       if (request.readThis) r.thisValue = out.thisValue;
       if (request.readNewTarget) r.newTarget = out.newTarget;
       if (request.share) r.shares = out.shares as boolean[];
+      if (request.readNames) r.names = (out.names ?? {}) as Record<string, unknown>;
       return r;
     } finally {
       g[OUT] = undefined;

@@ -93,6 +93,61 @@ export function strictAt(info: ScriptInfo, offset: number): boolean | undefined 
   }
 }
 
+/**
+ * Names of the named function expressions that enclose the function at `offset` (`function self() { ... }`
+ * around it): bindings of their own name that V8's scope view leaves out. Null when the script cannot be parsed.
+ */
+export function enclosingFunctionNames(info: ScriptInfo, offset: number): Set<string> | null {
+  if (info.ast === null) return null;
+  const names = new Set<string>();
+  let node: ESTree.Node = info.ast;
+  for (;;) {
+    let next: ESTree.Node | null = null;
+    for (const child of children(node)) {
+      const c = child as unknown as { start: number; end: number };
+      if (c.start <= offset && offset < c.end) { next = child; break; }
+    }
+    if (next === null || (next as unknown as { start: number }).start === offset) return names;
+    if (next.type === 'FunctionExpression' && next.id) names.add(next.id.name);
+    node = next;
+  }
+}
+
+/** The class member (method, field or static block) whose code holds the arrow at `offset`. */
+export interface ClassMemberSite {
+  /** The class's text, as its constructor's toString gives it. */
+  classText: string;
+  isStatic: boolean;
+}
+
+/**
+ * The class member whose `super` an arrow at `offset` uses: null when the innermost enclosing method is an
+ * object literal's (or there is none), or when the script cannot be parsed.
+ */
+export function enclosingClassMember(info: ScriptInfo, offset: number): ClassMemberSite | null {
+  if (info.ast === null) return null;
+  let site: ClassMemberSite | null = null;
+  let node: ESTree.Node = info.ast;
+  let cls: ESTree.Class | null = null;
+  for (;;) {
+    let next: ESTree.Node | null = null;
+    for (const child of children(node)) {
+      const c = child as unknown as { start: number; end: number };
+      if (c.start <= offset && offset < c.end) { next = child; break; }
+    }
+    if (next === null || (next as unknown as { start: number }).start === offset) return site;
+    if (next.type === 'ClassDeclaration' || next.type === 'ClassExpression') cls = next;
+    if (cls !== null && node.type === 'ClassBody') {
+      const r = cls as unknown as { start: number; end: number };
+      const member = next as ESTree.MethodDefinition | ESTree.PropertyDefinition | ESTree.StaticBlock;
+      site = { classText: info.source.slice(r.start, r.end), isStatic: member.type === 'StaticBlock' || !!member.static };
+    } else if ((next.type === 'FunctionExpression' && node.type !== 'MethodDefinition') || next.type === 'FunctionDeclaration') {
+      site = null;
+    }
+    node = next;
+  }
+}
+
 function isFunctionLike(n: ESTree.Node): boolean {
   return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
 }

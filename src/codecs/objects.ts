@@ -6,7 +6,7 @@
 import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
-import { ObjectCreate, ObjectPrototype, isArgumentsObject } from '../util/primordials.js';
+import { ObjectCreate, ObjectGetOwnPropertyDescriptor, ObjectPrototype, isArgumentsObject } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { corrupt } from '../api/errors.js';
 
@@ -51,6 +51,7 @@ export const ArgumentsCodec: ObjectCodec = {
   defaultProto: () => ObjectPrototype,
   writeCreate() { /* elements and length travel as properties */ },
   writeFill(p, o) {
+    warnIfMapped(o);
     // Elements travel as properties, so their exact attributes (and any deleted ones) are kept.
     writePlainFill(p, o, (k) => k === 'callee' || k === Symbol.iterator);
   },
@@ -64,5 +65,24 @@ export const ArgumentsCodec: ObjectCodec = {
     });
   },
 };
+
+let warnedMapped = false;
+/**
+ * A sloppy function's arguments object is mapped: `arguments[0]` and the first parameter are one binding.
+ * That link lives inside V8 and cannot be rebuilt, so after load assigning one no longer changes the other.
+ * Said once per process, for functions that have parameters (a strict function's `callee` is an accessor).
+ */
+function warnIfMapped(o: object): void {
+  if (warnedMapped) return;
+  const callee = ObjectGetOwnPropertyDescriptor(o, 'callee');
+  if (callee === undefined || !('value' in callee) || typeof callee.value !== 'function') return;
+  const params = ObjectGetOwnPropertyDescriptor(callee.value, 'length')?.value;
+  if (typeof params !== 'number' || params === 0) return;
+  warnedMapped = true;
+  process.emitWarning('pikala ships the arguments object of a sloppy-mode function with parameters as a plain ' +
+    'arguments object: after load, assigning a parameter no longer changes arguments[i] (and the reverse). ' +
+    "Add 'use strict' or copy the arguments ([...arguments]) if the program relies on that link. See README, Limitations.",
+    { code: 'PIKALA_ARGUMENTS_UNMAPPED' });
+}
 
 export { isArgumentsObject };
