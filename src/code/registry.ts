@@ -9,8 +9,9 @@
  */
 import { builtinModules, createRequire, isBuiltin } from 'node:module';
 import {
-  FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectOwnKeys,
-  RegExpPrototypeExec, functionName, isProxy,
+  ArrayPrototypeIncludes, FunctionPrototype, FunctionPrototypeToString, JSONParse, ObjectGetOwnPropertyDescriptor,
+  ObjectGetPrototypeOf, ReflectApply, ReflectOwnKeys, RegExpPrototypeExec, SafeMap, StringPrototypeSlice,
+  StringPrototypeStartsWith, functionName, isProxy,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { maps } from '../util/natives.js';
@@ -45,7 +46,7 @@ const EXPENSIVE_GLOBALS = [
   'SubtleCrypto', 'ReadableStream', 'WritableStream', 'TransformStream', 'CompressionStream', 'DecompressionStream',
   'TextEncoderStream', 'TextDecoderStream', 'Performance', 'PerformanceEntry', 'PerformanceObserver', 'navigator',
 ];
-const globalDescriptors = new Map<string, PropertyDescriptor>();
+const globalDescriptors = new SafeMap<string, PropertyDescriptor>();
 for (const name of [...GLOBAL_NAMES, ...LAZY_GLOBALS, ...EXPENSIVE_GLOBALS]) {
   const d = ObjectGetOwnPropertyDescriptor(globalThis, name);
   if (d !== undefined) globalDescriptors.set(name, d);
@@ -58,7 +59,7 @@ function globalValue(name: string): unknown {
   if ('value' in d) return d.value;
   const original = globalDescriptors.get(name);
   if (original?.get === undefined || original.get !== d.get) return undefined;
-  try { return d.get.call(globalThis); } catch { return undefined; }
+  try { return ReflectApply(d.get, globalThis, []); } catch { return undefined; }
 }
 
 /** Intrinsics that no global name reaches directly. */
@@ -79,6 +80,8 @@ function hiddenIntrinsics(): [string, object][] {
   add('%ThrowTypeError%', ObjectGetOwnPropertyDescriptor(FunctionPrototype, 'caller')?.get);
   return out;
 }
+/** Taken once, when pikala loads: later, the iterator methods it calls may be the program's. */
+const HIDDEN_INTRINSICS = hiddenIntrinsics();
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
@@ -100,7 +103,7 @@ class Registry {
       const v = globalValue(name);
       if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
     }
-    roots.push(...hiddenIntrinsics());
+    roots.push(...HIDDEN_INTRINSICS);
     this.walk(roots, 4);
   }
 
@@ -299,21 +302,21 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
   if (m === null) return undefined;
   const rootName = m[1]!;
   // Data-only loads decide before touching anything: no module is loaded, no lazy global is initialised.
-  if (dataOnly && (rootName.startsWith('node:') || rootName === 'process' || !GLOBAL_NAMES.includes(rootName) && !rootName.startsWith('%'))) {
+  if (dataOnly && (StringPrototypeStartsWith(rootName, 'node:') || rootName === 'process' || !ArrayPrototypeIncludes(GLOBAL_NAMES, rootName) && !StringPrototypeStartsWith(rootName, '%'))) {
     return undefined;
   }
   let cur: unknown;
-  if (rootName.startsWith('%')) {
-    cur = hiddenIntrinsics().find(([n]) => n === rootName)?.[1];
-  } else if (rootName.startsWith('node:')) {
-    const name = rootName.slice(5);
+  if (StringPrototypeStartsWith(rootName, '%')) {
+    for (let i = 0; i < HIDDEN_INTRINSICS.length; i++) if (HIDDEN_INTRINSICS[i]![0] === rootName) cur = HIDDEN_INTRINSICS[i]![1];
+  } else if (StringPrototypeStartsWith(rootName, 'node:')) {
+    const name = StringPrototypeSlice(rootName, 5);
     if (!isBuiltin(`node:${name}`)) return undefined;
     cur = loadBuiltin(name);
   } else {
-    if (!GLOBAL_NAMES.includes(rootName) && !LAZY_GLOBALS.includes(rootName) && !EXPENSIVE_GLOBALS.includes(rootName)) return undefined;
+    if (!ArrayPrototypeIncludes(GLOBAL_NAMES, rootName) && !ArrayPrototypeIncludes(LAZY_GLOBALS, rootName) && !ArrayPrototypeIncludes(EXPENSIVE_GLOBALS, rootName)) return undefined;
     cur = globalValue(rootName);
   }
-  let rest = path.slice(rootName.length);
+  let rest = StringPrototypeSlice(path, rootName.length);
   while (rest.length !== 0) {
     if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
     const s = RegExpPrototypeExec(PATH_SEGMENT, rest);
@@ -325,16 +328,16 @@ export function resolveBuiltin(path: string, dataOnly: boolean): object | undefi
       if (sym === undefined) return undefined;
       key = sym;
     } else {
-      try { key = JSON.parse(s[3]!) as string; } catch { return undefined; }
+      try { key = JSONParse(s[3]!) as string; } catch { return undefined; }
       if (typeof key !== 'string') return undefined;
     }
     const d = ObjectGetOwnPropertyDescriptor(cur as object, key);
     if (d === undefined || !('value' in d)) return undefined;
     cur = d.value;
-    rest = rest.slice(s[0].length);
+    rest = StringPrototypeSlice(rest, s[0].length);
   }
   if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
-  if (dataOnly && (typeof cur === 'function' || cur === globalThis || rootName.startsWith('node:') || rootName === 'process')) {
+  if (dataOnly && (typeof cur === 'function' || cur === globalThis || StringPrototypeStartsWith(rootName, 'node:') || rootName === 'process')) {
     return undefined;
   }
   return cur as object;

@@ -25,7 +25,7 @@ import {
   TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag, isSharedArrayBuffer,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
-import { ArrayBufferCtor, DataViewCtor, ObjectSetPrototypeOf, SharedArrayBufferCtor } from '../util/primordials.js';
+import { ArrayBufferCtor, DataViewCtor, SafeMap, ObjectSetPrototypeOf, SharedArrayBufferCtor } from '../util/primordials.js';
 
 const BufferFrom = Buffer.from.bind(Buffer) as typeof Buffer.from;
 const BufferAllocUnsafeSlow = Buffer.allocUnsafeSlow.bind(Buffer);
@@ -193,13 +193,13 @@ export const ArrayBufferCodec = bufferCodec(Kind.ArrayBuffer, 'ArrayBuffer', fal
 export const SharedArrayBufferCodec = bufferCodec(Kind.SharedArrayBuffer, 'SharedArrayBuffer', true);
 
 /** Reference instances per prototype whose map proves "no own properties besides the elements". */
-const viewRefs = new Map<object, object | null>();
+const viewRefs = new SafeMap<object, object | null>();
 function plainViewRef(proto: object, type: number): object | null {
   let ref = viewRefs.get(proto);
   if (ref === undefined) {
     ref = null;
-    if (proto === Buffer.prototype) ref = Buffer.allocUnsafeSlow(0);
-    else if (proto === CTORS[type]!.prototype) ref = new CTORS[type]!(new ArrayBuffer(0));
+    if (proto === Buffer.prototype) ref = BufferAllocUnsafeSlow(0);
+    else if (proto === CTORS[type]!.prototype) ref = new CTORS[type]!(new ArrayBufferCtor(0));
     viewRefs.set(proto, ref);
   }
   return ref;

@@ -8,7 +8,8 @@ import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
 import {
   DateCtor, DatePrototypeGetTime, ObjectGetOwnPropertyDescriptor, ObjectSetPrototypeOf, ReflectConstruct,
-  RegExpCtor, RegExpPrototypeGetFlags, RegExpPrototypeGetSource, URLCtor, URLSearchParamsCtor,
+  RegExpCtor, RegExpPrototypeGetFlags, RegExpPrototypeGetSource, URLCtor, URLSearchParamsCtor, URLSearchParamsPrototypeAppend, StringPrototypeIndexOf, StringPrototypeSlice,
+  StringPrototypeReplaceAll, DecodeURIComponent,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { readPlainFill, writePlainFill } from './objects.js';
@@ -91,12 +92,41 @@ export const URLSearchParamsCodec: ObjectCodec = {
   create(u: Unpickler, proto) {
     const query = u.readString();
     u.charge(query.length);
-    const params = new URLSearchParamsCtor(query);
+    const params = new URLSearchParamsCtor();
+    // Parsed here, not by the constructor: Node's parser calls the realm's Array.prototype.push.
+    parseQuery(query, (name, value) => URLSearchParamsPrototypeAppend(params, name, value));
     if (proto !== undefined) ObjectSetPrototypeOf(params, proto);
     return params;
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
+
+/**
+ * The application/x-www-form-urlencoded parser, for the text URLSearchParams.prototype.toString writes: `&`
+ * separates pairs, the first `=` splits one, `+` is a space, the rest is percent-encoded UTF-8. Text that
+ * serializer cannot produce (a malformed escape) is corrupt.
+ */
+function parseQuery(query: string, add: (name: string, value: string) => void): void {
+  let start = 0;
+  while (start < query.length) {
+    let end = StringPrototypeIndexOf(query, '&', start);
+    if (end < 0) end = query.length;
+    if (end > start) {
+      const part = StringPrototypeSlice(query, start, end);
+      const eq = StringPrototypeIndexOf(part, '=');
+      add(decodeFormPart(eq < 0 ? part : StringPrototypeSlice(part, 0, eq)), decodeFormPart(eq < 0 ? '' : StringPrototypeSlice(part, eq + 1)));
+    }
+    start = end + 1;
+  }
+}
+
+function decodeFormPart(s: string): string {
+  try {
+    return DecodeURIComponent(StringPrototypeReplaceAll(s, '+', ' '));
+  } catch {
+    throw corrupt('a URLSearchParams record holds a malformed escape');
+  }
+}
 
 function validFlags(flags: string): boolean {
   for (let i = 0; i < flags.length; i++) {

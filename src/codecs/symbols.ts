@@ -3,6 +3,7 @@
  * unique ones by description, memoized so one symbol used twice in a graph is one symbol after load.
  * The records themselves are written by the pickler core (Tag.Symbol*); this file holds the tables.
  */
+import { SafeMap } from '../util/primordials.js';
 const names: [string, symbol][] = [];
 for (const name of Object.getOwnPropertyNames(Symbol)) {
   const v = (Symbol as unknown as Record<string, unknown>)[name];
@@ -10,6 +11,6 @@ for (const name of Object.getOwnPropertyNames(Symbol)) {
 }
 
 /** Symbol.iterator → 'iterator', ... */
-export const WELL_KNOWN_SYMBOL_NAMES: ReadonlyMap<symbol, string> = new Map(names.map(([n, s]) => [s, n]));
+export const WELL_KNOWN_SYMBOL_NAMES: ReadonlyMap<symbol, string> = new SafeMap(names.map(([n, s]) => [s, n]));
 /** 'iterator' → Symbol.iterator, ... */
-export const WELL_KNOWN_SYMBOLS: ReadonlyMap<string, symbol> = new Map(names);
+export const WELL_KNOWN_SYMBOLS: ReadonlyMap<string, symbol> = new SafeMap(names);

@@ -24,6 +24,7 @@ import { FillState, type Unpickler } from '../pickler/unpickler.js';
 import {
   ReflectConstruct, WeakMapCtor, WeakMapPrototypeGet, WeakMapPrototypeHas, WeakMapPrototypeSet, WeakSetCtor,
   WeakSetPrototypeAdd, WeakSetPrototypeHas, isWeakMap,
+  SafeMap,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 
@@ -32,7 +33,7 @@ import type { ObjectCodec } from './codec.js';
 const PROCESS_ID = randomBytes(6).toString('base64url');
 let counter = 0;
 /** Collections this process dumped or loaded, by origin id (weakly: an unused table may go away). */
-const byOrigin = new Map<string, WeakRef<object>>();
+const byOrigin = new SafeMap<string, WeakRef<object>>();
 const originOf = new WeakMap<object, string>();
 const forget = new FinalizationRegistry<string>((id) => {
   if (byOrigin.get(id)?.deref() === undefined) byOrigin.delete(id);

@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
-import { ReflectApply, StringFromCharCode } from '../util/primordials.js';
+import { BufferFrom, DataViewCtor, ReflectApply, StringFromCharCode } from '../util/primordials.js';
 import { keepAlive } from '../util/keep-alive.js';
 
 export class ByteReader {
@@ -16,8 +16,8 @@ export class ByteReader {
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf;
-    this.nodeBuf = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    this.nodeBuf = BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+    this.view = new DataViewCtor(buf.buffer, buf.byteOffset, buf.length);
     this.pos = start;
     this.end = end;
   }

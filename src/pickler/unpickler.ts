@@ -13,6 +13,7 @@ import {
   ArrayPrototype, BigIntFn, MapPrototypeSet, ObjectDefineProperty, ObjectFreeze, ObjectGetOwnPropertyDescriptor,
   ObjectGetOwnPropertyNames, ObjectPreventExtensions, ObjectPrototype, ObjectSeal, SetPrototypeAdd, SymbolFn,
   SymbolFor, TypedArrayPrototypeSet, Uint8ArrayCtor, isArrayIndex, ArrayIsArray, isTypedArray,
+  SafeMap, SafeSet,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
@@ -143,8 +144,8 @@ export class Unpickler {
   /** The string table (format/string-table.ts), taken for the duration of load(). */
   private strings: StringTable = NO_STRINGS;
   private readonly shapes: ReadShape[] = [];
-  private readonly newTargets = new Map<object, Function>();
-  readonly bufferBases = new Map<object, { base: number; length: number }>();
+  private readonly newTargets = new SafeMap<object, Function>();
+  readonly bufferBases = new SafeMap<object, { base: number; length: number }>();
   readonly allowCode: boolean;
   readonly hooks: UnpicklerHooks;
   readonly options: unknown;
@@ -223,7 +224,7 @@ export class Unpickler {
     }
     if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the end`);
     if (this.missingBytes !== 0) throw corrupt('a buffer\'s bytes are missing');
-    for (const c of this.deferredCodec.values()) if (!c.multiFill) throw corrupt('objects were left unfilled');
+    this.deferredCodec.forEach((c) => { if (!c.multiFill) throw corrupt('objects were left unfilled'); });
     return root;
   }
 
@@ -237,7 +238,7 @@ export class Unpickler {
   }
 
   /** Codecs of objects whose fill comes later (Define / Deferred). */
-  readonly deferredCodec = new Map<object, { readFill(u: Unpickler, o: object): void; multiFill?: boolean }>();
+  readonly deferredCodec = new SafeMap<object, { readFill(u: Unpickler, o: object): void; multiFill?: boolean }>();
   /** Decoder-side state of the code layer (the payload's code prologue), set by hooks.readPrologue. */
   code: unknown = null;
 
@@ -624,7 +625,7 @@ export class Unpickler {
     return v as object;
   }
 
-  private readonly builtins = new Map<string, object | undefined>();
+  private readonly builtins = new SafeMap<string, object | undefined>();
 
   private readBuiltin(): object {
     const path = this.readString();
@@ -742,7 +743,8 @@ function isIndex(k: string): boolean {
 
 /** Names of Object.prototype properties an assignment would not simply create on the target. */
 function protoHazards(proto: object): Set<string> {
-  const out = new Set<string>(['__proto__']);
+  const out = new SafeSet<string>();
+  out.add('__proto__');
   for (const name of ObjectGetOwnPropertyNames(proto)) {
     const d = ObjectGetOwnPropertyDescriptor(proto, name)!;
     if (d.writable !== true) out.add(name);

@@ -3,6 +3,7 @@
  * or `Array.prototype.push` can neither break pikala nor be called by it (loads must never run user code).
  */
 import { types } from 'node:util';
+import { Buffer } from 'node:buffer';
 
 const uncurry = <A extends unknown[], R>(fn: (this: any, ...args: A) => R) =>
   Function.prototype.call.bind(fn) as unknown as (self: unknown, ...args: A) => R;
@@ -34,6 +35,15 @@ export const NumberIsInteger = Number.isInteger;
 export const SymbolFor = Symbol.for;
 export const SymbolKeyFor = Symbol.keyFor;
 export const StringFromCharCode = String.fromCharCode;
+export const StringPrototypeIndexOf = uncurry(String.prototype.indexOf as (search: string, from?: number) => number);
+export const StringPrototypeSlice = uncurry(String.prototype.slice as (start?: number, end?: number) => string);
+export const StringPrototypeReplaceAll = uncurry(String.prototype.replaceAll as (search: string, replacement: string) => string);
+export const DecodeURIComponent = decodeURIComponent;
+export const StringPrototypeStartsWith = uncurry(String.prototype.startsWith as (search: string, at?: number) => boolean);
+export const ArrayPrototypeIncludes = uncurry(Array.prototype.includes as (v: unknown) => boolean);
+export const JSONParse = JSON.parse;
+export const URLSearchParamsPrototypeAppend = uncurry(URLSearchParams.prototype.append as (name: string, value: string) => void);
+export const BufferFrom = Buffer.from.bind(Buffer) as (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => Buffer;
 
 export const MapPrototypeSet = uncurry(Map.prototype.set as (k: unknown, v: unknown) => Map<unknown, unknown>);
 export const MapPrototypeGetSize = uncurry(ObjectGetOwnPropertyDescriptor(Map.prototype, 'size')!.get as () => number);
@@ -158,3 +168,21 @@ export function isArrayIndex(k: string): boolean {
   }
   return +k < 4294967295;
 }
+
+/**
+ * A Map and a Set whose methods are pikala's own copies of the originals (like Node's internal SafeMap):
+ * `m.get(k)` finds SafeMap.prototype.get before Map.prototype.get, so a program that replaced the latter is
+ * not called by pikala's own bookkeeping. Iterate them with forEach: a for-of would call the iterator's
+ * `next`, which lives on a shared prototype.
+ */
+export class SafeMap<K, V> extends Map<K, V> {}
+export class SafeSet<T> extends Set<T> {}
+function copyMethods(from: object, to: object): void {
+  for (const key of Reflect.ownKeys(from)) {
+    if (key === 'constructor') continue;
+    Object.defineProperty(to, key, Object.getOwnPropertyDescriptor(from, key)!);
+  }
+  Object.freeze(to);
+}
+copyMethods(Map.prototype, SafeMap.prototype);
+copyMethods(Set.prototype, SafeSet.prototype);
