@@ -138,7 +138,8 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
           const newTarget = u.readObjectRef();
           if (typeof newTarget !== 'function') throw corrupt('new.target is not a constructor');
           const base = function () { return isObjectLike(thisValue) ? thisValue : {}; };
-          fn = ReflectConstruct(make(base) as Function, [], newTarget) as Function;
+          // The maker's constructor is the arrow's enclosing function: its arguments are the arrow's.
+          fn = ReflectConstruct(make(base) as Function, maker.passArguments ? readArgs(u) : [], newTarget) as Function;
           break;
         }
         case ModeByte.SuperArrow: {
@@ -296,12 +297,14 @@ export function boundCodec(plans: PlanSource): ObjectCodec<Function> {
     writeFill(p: Pickler, fn: Function) {
       writeFunctionFill(p, fn, null);
     },
-    create(u: Unpickler) {
+    create(u: Unpickler, proto) {
       const target = u.readObjectRef();
       if (typeof target !== 'function') throw corrupt('bound target is not a function');
       const thisArg = u.readOne();
       const args = readArgs(u);
-      return ReflectApply(FunctionPrototype.bind, target, [thisArg, ...args]) as Function;
+      const fn = ReflectApply(FunctionPrototype.bind, target, [thisArg, ...args]) as Function;
+      if (proto !== undefined && ObjectGetPrototypeOf(fn) !== proto) ObjectSetPrototypeOf(fn, proto);
+      return fn;
     },
     readFill(u, o) { readFunctionFill(u, o); },
   };

@@ -6,7 +6,7 @@
 import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
-import { ObjectCreate, ObjectGetOwnPropertyDescriptor, ObjectPrototype, isArgumentsObject } from '../util/primordials.js';
+import { ObjectCreate, ObjectGetOwnPropertyDescriptor, ObjectPrototype, ObjectSetPrototypeOf, isArgumentsObject } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { corrupt } from '../api/errors.js';
 
@@ -55,7 +55,11 @@ export const ArgumentsCodec: ObjectCodec = {
     // Elements travel as properties, so their exact attributes (and any deleted ones) are kept.
     writePlainFill(p, o, (k) => k === 'callee' || k === Symbol.iterator);
   },
-  create() { return makeArguments(); },
+  create(_u, proto) {
+    const a = makeArguments();
+    if (proto !== undefined) ObjectSetPrototypeOf(a, proto);
+    return a;
+  },
   readFill(u, o) {
     // `length` exists from creation; redefining it in place keeps the original key order (removing it first
     // would move it after `callee`). It goes only if the original had deleted it.

@@ -37,7 +37,7 @@ export const enum Tag {
   // objects
   ObjShape = 0x57,     // varint shape id (0 = a new shape follows: varint count, key strings), then values
   Array = 0x58,        // varint length, then that many values (dense, default attributes)
-  Object = 0x59,       // generic record: kind byte, flags, create payload, [proto], [fill]
+  Object = 0x59,       // generic record: kind byte, flags, [proto], create payload, [fill]
   Builtin = 0x5a,      // a well-known object of the receiving realm, by path string
 
   // code
