@@ -45,8 +45,16 @@ async function timeAsync(op, n) {
   return t;
 }
 
-/** n such that one sample lasts ≥ minMs. */
+/**
+ * n such that one sample lasts ≥ minMs, estimated from warm timings. The operation first runs back to back
+ * for minMs (at least 3 calls): the first calls of a fresh process or right after a gc() pay tier-up
+ * compilation and cold caches, and an n derived from them is far too small (4 instead of ~25 for pikala (b)),
+ * which turns every sample into mostly post-gc recovery. The samples themselves still follow a gc(), so what
+ * a library pays after a major GC is still measured, just spread over a full-length sample.
+ */
 async function calibrate(time, minMs) {
+  let spent = 0;
+  for (let calls = 0; (spent < minMs || calls < 3) && calls < MAX_N; calls++) spent += await time(1);
   let n = 1;
   let t = await time(1);
   while (t < minMs && n < MAX_N) {
