@@ -85,6 +85,20 @@ export interface PicklerHooks {
  */
 const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
+/**
+ * Calls a per-object hook through one shared call site. The code layer makes new hook closures for every dump.
+ * Called directly, a hook's call site records the closure it first sees (weakly), the optimizing compiler
+ * inlines that very closure, and the first major GC after its dump collects it and discards the optimized
+ * walker ("weak objects" deoptimization): the next few dumps then ran unoptimized, (b) 3-4x slower after each
+ * gc(). Different hooks pass through this site (and two stand-ins at load, below), so its feedback is
+ * megamorphic: optimized code calls through it generically and embeds no closure.
+ */
+function callHook<A, B, R>(f: (a: A, b: B) => R, a: A, b: B): R {
+  return f(a, b);
+}
+callHook((a: number, b: number) => a + b, 1, 2);
+callHook((a: string, b: string) => a < b, 'a', 'b');
+
 /** No reserved object. */
 const NOTHING: object = {};
 
@@ -482,10 +496,11 @@ export class Pickler {
     }
     if (proto === ObjectPrototype) {
       // Module objects (require('node:path')) look like plain records but travel by reference.
-      if (this.hooks.moduleObjectPath !== undefined) {
-        const path = this.hooks.moduleObjectPath(o);
+      const hooks = this.hooks;
+      if (hooks.moduleObjectPath !== undefined) {
+        const path = callHook(hooks.moduleObjectPath, o, undefined);
         if (path !== undefined) { this.writeBuiltin(o, path); return; }
-        if (this.hooks.moduleReference!(this, o)) return;
+        if (callHook(hooks.moduleReference!, this, o)) return;
       }
       const keys = ObjectKeys(o);
       const node = this.shapes.lookup(keys);
