@@ -5,7 +5,7 @@
 import { Kind } from '../format/tags.js';
 import { FillLabels, integrityOf, mapEntryLabel, type Pickler } from '../pickler/pickler.js';
 import { Content, FillState, type Unpickler } from '../pickler/unpickler.js';
-import { MapCtor, ReflectConstruct, SetCtor } from '../util/primordials.js';
+import { MapCtor, MapPrototypeGetSize, ReflectConstruct, SetCtor, SetPrototypeGetSize } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 
 // Captured when pikala loads, like the primordials.
@@ -14,21 +14,48 @@ const MapPrototypeForEach = Function.prototype.call.bind(Map.prototype.forEach) 
 const SetPrototypeForEach = Function.prototype.call.bind(Set.prototype.forEach) as
   (s: object, f: (v: unknown) => void) => void;
 
+/**
+ * Queues the entries not written in place (`rest`, from index `start`) followed by the property values, with
+ * labels for error paths.
+ */
+function queueRest(p: Pickler, rest: unknown[] | null, start: number, props: unknown[], keys: PropertyKey[],
+  o: object, contentLabel: (entries: unknown[]) => (i: number) => string): void {
+  const entries = rest ?? [];
+  const nContents = entries.length;
+  if (nContents === 0 && props.length === 0) return;
+  for (let i = 0; i < props.length; i++) entries[entries.length] = props[i];
+  p.pushList(entries, new FillLabels(nContents, contentLabel(entries), keys, o), start);
+}
+
 export const MapCodec: ObjectCodec = {
   kind: Kind.Map,
   name: 'Map',
   defaultProto: () => Map.prototype,
   writeCreate() { /* entries come with the fill */ },
   writeFill(p: Pickler, m: object) {
-    // forEach hands each key and value over without an iterator result and an entry array per entry.
-    const values: unknown[] = [];
-    MapPrototypeForEach(m, (v: unknown, k: unknown) => { values[values.length] = k; values[values.length] = v; });
-    const nContents = values.length;
+    // The fill is: integrity, entry count, property list, then the entries, then the property values. The
+    // entries are written here, straight from forEach (no iterator result, no entry array), for as long as
+    // they are scalars; from the first object (or symbol, bigint, function) on, the rest is queued with the
+    // property values and written by the pickler's frames.
     p.w.u8(integrityOf(m));
-    p.w.varint(nContents >> 1);
+    p.w.varint(MapPrototypeGetSize(m));
+    const props: unknown[] = [];
     const keys: PropertyKey[] = [];
-    p.writeProps(m, values, null, keys);
-    p.pushList(values, new FillLabels(nContents, mapEntryLabel(values), keys, m));
+    p.writeProps(m, props, null, keys);
+    let rest: unknown[] | null = null;
+    let start = 0;
+    MapPrototypeForEach(m, (v: unknown, k: unknown) => {
+      if (rest === null) {
+        if (!p.writeScalar(k)) { rest = [k, v]; return; }
+        if (p.writeScalar(v)) return;
+        rest = [k, v];
+        start = 1;
+        return;
+      }
+      rest[rest.length] = k;
+      rest[rest.length] = v;
+    });
+    queueRest(p, rest, start, props, keys, m, mapEntryLabel);
   },
   create(u: Unpickler, proto) {
     return proto === undefined ? new MapCtor() : ReflectConstruct(MapCtor, [], u.newTargetFor(proto));
@@ -51,14 +78,22 @@ export const SetCodec: ObjectCodec = {
   defaultProto: () => Set.prototype,
   writeCreate() { /* values come with the fill */ },
   writeFill(p: Pickler, set: object) {
-    const values: unknown[] = [];
-    SetPrototypeForEach(set, (v: unknown) => { values[values.length] = v; });
-    const nContents = values.length;
+    // Like Map: scalar values written straight from forEach, the rest queued.
     p.w.u8(integrityOf(set));
-    p.w.varint(nContents);
+    p.w.varint(SetPrototypeGetSize(set));
+    const props: unknown[] = [];
     const keys: PropertyKey[] = [];
-    p.writeProps(set, values, null, keys);
-    p.pushList(values, new FillLabels(nContents, (i) => `.<value #${i}>`, keys, set));
+    p.writeProps(set, props, null, keys);
+    let rest: unknown[] | null = null;
+    let written = 0;
+    SetPrototypeForEach(set, (v: unknown) => {
+      if (rest === null) {
+        if (p.writeScalar(v)) { written++; return; }
+        rest = [];
+      }
+      rest[rest.length] = v;
+    });
+    queueRest(p, rest, 0, props, keys, set, () => (i) => `.<value #${written + i}>`);
   },
   create(u: Unpickler, proto) {
     return proto === undefined ? new SetCtor() : ReflectConstruct(SetCtor, [], u.newTargetFor(proto));

@@ -268,10 +268,25 @@ export class Pickler {
     this.fEnd[sp] = end;
   }
 
-  /** Queues `values` to be written after the current record, in order. */
-  pushList(values: unknown[], labels: ListLabels): void {
-    if (values.length === 0) return;
-    this.push(Frame.List, values, values, labels, 0, values.length);
+  /** Queues `values` (from index `start` on) to be written after the current record, in order. */
+  pushList(values: unknown[], labels: ListLabels, start = 0): void {
+    if (values.length <= start) return;
+    this.push(Frame.List, values, values, labels, start, values.length);
+  }
+
+  /**
+   * Writes `v` in place when it is a string, number, boolean, null or undefined (values that need no memo and
+   * push no frame) and returns true; returns false, writing nothing, for anything else.
+   */
+  writeScalar(v: unknown): boolean {
+    switch (typeof v) {
+      case 'string': this.writeString(v); return true;
+      case 'number': this.writeNumber(v); return true;
+      case 'boolean': this.w.u8(v ? Tag.True : Tag.False); return true;
+      case 'undefined': this.w.u8(Tag.Undefined); return true;
+      case 'object': if (v === null) { this.w.u8(Tag.Null); return true; } return false;
+      default: return false;
+    }
   }
 
   /** Writes any value. Objects may push frames; call drain() to finish them. */
@@ -446,16 +461,7 @@ export class Pickler {
       }
     }
     if (maps !== null) {
-      if (maps.sameMap(o, this.lastPlainRef)) {
-        // Same map as a verified plain record: same keys, all plain data properties, so reading the values
-        // runs no getter. Elements are not in the map: a record with some has more values than keys.
-        const shape = this.lastPlainShape!;
-        const values = ObjectValues(o);
-        if (values.length === shape.keys.length) {
-          this.writeShaped(o, shape, values);
-          return;
-        }
-      }
+      // Arrays first: Array.isArray is an inlined type check, cheaper than a map comparison that would fail.
       if (ArrayIsArray(o)) {
         if (maps.sameMap(o, this.lastArrayRef) && (!this.lastArrayHoley || !isSparse(o as unknown[], countPresent(o as unknown[])))) {
           this.writeArray(o as unknown[], this.lastArrayHoley);
@@ -477,6 +483,15 @@ export class Pickler {
             this.writeArray(o as unknown[], true);
             return;
           }
+        }
+      } else if (maps.sameMap(o, this.lastPlainRef)) {
+        // Same map as a verified plain record: same keys, all plain data properties, so reading the values
+        // runs no getter. Elements are not in the map: a record with some has more values than keys.
+        const shape = this.lastPlainShape!;
+        const values = ObjectValues(o);
+        if (values.length === shape.keys.length) {
+          this.writeShaped(o, shape, values);
+          return;
         }
       }
     }
