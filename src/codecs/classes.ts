@@ -303,11 +303,13 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
     },
     writeFill(p: Pickler, o: object) {
       const plan = plans.instancePlanOf(o);
-      // Header order: privates, then the brand's fill; values: privates first (their frame is on top).
+      // Header order: privates, then the brand's fill. Values: the brand's first, then the privates' — the
+      // privates' list goes under the brand's, since a brand codec may write some of its values in place
+      // (Map and Set entries that are primitives) while it writes its header.
       p.w.varint(plan.privates.length);
       for (const pr of plan.privates) { p.writeDepRef(pr.owner); p.writeString(pr.name); }
-      plan.brand.writeFill(p, o);
       p.pushList(plan.privates.map((pr) => pr.value), { segment: (i) => `.${plan.privates[i]!.name}` });
+      plan.brand.writeFill(p, o);
     },
     create(u: Unpickler, proto) {
       const cls = u.readObjectRef();
@@ -351,7 +353,7 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       // (Reflect: a typed array's elements report configurable but cannot be deleted; they stay, as the
       // buffer holds them.)
       if (made !== null) for (const k of made) ReflectDeleteProperty(o, k);
-      CODECS[brand]!.readFill(u, o);
+      // The privates' frame goes under the brand's: their values come after the brand's.
       const s = new FillState(o);
       s.content = Content.ScopeVars;
       s.names = entries.map(([, name]) => name);
@@ -359,6 +361,7 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       let i = 0;
       s.setter = (name, v) => { entries[i++]![0](o, name, v); };
       u.pushFill(s);
+      CODECS[brand]!.readFill(u, o);
     },
   };
 }
