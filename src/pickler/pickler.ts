@@ -124,8 +124,15 @@ export class Pickler {
    */
   private readonly strings = StringTable.take(WRITER_STRINGS);
   private readonly shapes = ShapeTable.take();
+  /**
+   * The two most recently used verified record maps (a reference object and its shape each). Two, because
+   * graphs alternate between record kinds (a node and its head, a record and its nested options): with one,
+   * every switch went the long way (module hooks, keys, shape lookup) only to find a map already verified.
+   */
   private lastPlainRef: object = NO_REF;
   private lastPlainShape: ShapeNode | null = null;
+  private prevPlainRef: object = NO_REF;
+  private prevPlainShape: ShapeNode | null = null;
   private lastArrayRef: object = NO_REF;
   private lastArrayHoley = false;
 
@@ -493,9 +500,27 @@ export class Pickler {
           this.writeShaped(o, shape, values);
           return;
         }
+      } else if (maps.sameMap(o, this.prevPlainRef)) {
+        const shape = this.prevPlainShape!;
+        const values = ObjectValues(o);
+        if (values.length === shape.keys.length) {
+          this.usePlain(this.prevPlainRef, shape);
+          this.writeShaped(o, shape, values);
+          return;
+        }
       }
     }
     this.visitOther(o);
+  }
+
+  /** Makes `ref` (a verified record of shape `node`) the most recently used record map. */
+  private usePlain(ref: object, node: ShapeNode): void {
+    if (ref !== this.lastPlainRef) {
+      this.prevPlainRef = this.lastPlainRef;
+      this.prevPlainShape = this.lastPlainShape;
+    }
+    this.lastPlainRef = ref;
+    this.lastPlainShape = node;
   }
 
   private visitOther(o: object): void {
@@ -521,16 +546,14 @@ export class Pickler {
       const node = this.shapes.lookup(keys);
       const ref = node.ref;
       if (maps !== null && ref !== null && !node.hasIndexKeys && maps.sameMap(o, ref)) {
-        this.lastPlainRef = ref;
-        this.lastPlainShape = node;
+        this.usePlain(ref, node);
         this.writeShaped(o, node, ObjectValues(o));
         return;
       }
       if (isPlainData(o, keys)) {
         if (maps !== null && !node.hasIndexKeys && maps.hasFastProperties(o) && !maps.hasDictionaryElements(o)) {
           this.shapes.setRef(node, o);
-          this.lastPlainRef = o;
-          this.lastPlainShape = node;
+          this.usePlain(o, node);
         }
         // Only plain data properties (checked above): reading them runs no getter.
         this.writeShaped(o, node, ObjectValues(o));
