@@ -4,7 +4,7 @@
  */
 import { PikalaError } from '../api/errors.js';
 import type { ObjectCodec } from '../codecs/codec.js';
-import { boundCodec, functionCodec, ScopeCodec, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
+import { boundCodec, functionCodec, ScopeCodec, superArrowHomes, type BoundPlan, type FunctionPlan, type PlanSource } from '../codecs/functions.js';
 import {
   classCodec, instanceCodec, memberCodec, prototypeCodec, type ClassPlan, type ClassPlanSource, type InstancePlan,
   type MemberPlan,
@@ -13,7 +13,7 @@ import { rewriteClass } from './class-rewrite.js';
 import { classFacts, hasPrivateNames, isSourceClass, planInstance } from './classes.js';
 import type { Pickler } from '../pickler/pickler.js';
 import {
-  FunctionPrototype, FunctionPrototypeToString, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
+  FunctionPrototype, FunctionPrototypeToString, ObjectCreate, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf,
   ObjectHasOwn,
   functionName,
 } from '../util/primordials.js';
@@ -22,14 +22,14 @@ import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
 import { captureFunction, captureFunctions, proxyTarget, scriptUrl, type FunctionCapture, type ScopeInfo } from './inspector.js';
-import { builtinPath, isNodeInternal, knownBuiltinPath } from './registry.js';
+import { builtinPath, isModuleObject, isNodeInternal, knownBuiltinPath } from './registry.js';
 import { closureWrites, enclosingClassMember, enclosingFunctionNames, functionOffset, scriptInfo, strictAt } from './script-info.js';
 import { ModuleRef, esmPackageRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinModules } from 'node:module';
 import { moduleRefCodec } from '../codecs/modules.js';
-import { isModuleNamespaceObject, isProxy } from '../util/primordials.js';
+import { isArgumentsObject, isModuleNamespaceObject, isProxy } from '../util/primordials.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
 
@@ -95,6 +95,11 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    */
   specialCodec(p: Pickler, o: object): ObjectCodec<object> | undefined {
     if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
+    if (isModuleObject(o)) {
+      p.fail('PIKALA_UNSUPPORTED', 'a CommonJS module object (a file\'s `module`, or an entry of require.cache) cannot ' +
+        'travel: it stands for a file of this machine and the modules it loaded. Use the values it holds instead ' +
+        '(module.exports members, __filename)');
+    }
     if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
     if (isModuleNamespaceObject(o) && this.namespaceRef(p, o)) return this.moduleRefCodec;
     if (this.classPrototypes.has(o)) return this.prototypeCodec;
@@ -422,9 +427,16 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     probeable: boolean, analysis: SourceAnalysis): Env | null {
     let free = freeNames;
     if (directEval) {
-      // Direct eval can name any variable: V8 kept them all, so ship them all.
+      // Direct eval can name any variable: V8 kept them all, so ship them all — but a CommonJS file's
+      // `module` (and its wrapper's arguments) only when the function's own text names them.
       const all = new Set(free);
-      for (const s of capture.scopes) if (s.vars !== null) for (const n of Object.keys(s.vars)) all.add(n);
+      for (const s of capture.scopes) {
+        if (s.vars === null) continue;
+        for (const n of Object.keys(s.vars)) {
+          if (holdsModuleObject(s.vars[n])) continue;
+          all.add(n);
+        }
+      }
       free = [...all];
     }
     const inScopes = new Set<string>();
@@ -450,6 +462,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    * an object literal's method cannot be placed: that literal is nowhere to be found.
    */
   private superArrowHome(p: Pickler, fn: Function, capture: FunctionCapture, thisValue: unknown): object | null {
+    if (superArrowHomes.has(fn)) return superArrowHomes.get(fn)!;
     const info = scriptInfo(capture.scriptId, fn);
     const site = info === undefined ? null : enclosingClassMember(info, functionOffset(fn, info, capture.line, capture.column));
     if (site === null) {
@@ -560,6 +573,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    */
   private substitute(fn: Function, capture: FunctionCapture, scope: ScopeInfo, name: string, value: unknown,
     analysis: SourceAnalysis): unknown {
+    if (typeof value === 'object' && value !== null && isModuleObject(value)) return this.moduleStandIn(value);
     const notebook = (globalThis as { __tslab__?: { exports?: unknown } }).__tslab__?.exports;
     if (notebook !== undefined && value === notebook && typeof value === 'object' && value !== null) {
       return this.notebookNamespace(value, name, analysis);
@@ -582,6 +596,25 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const { version, via } = this.versionOf(pkgName, capture);
     if (binding.imported === '*') return new ModuleRef(binding.source, [], 'namespace', pkgName, version, true, via);
     return new ModuleRef(binding.source, [binding.imported], 'value', pkgName, version, true, via);
+  }
+
+  private readonly moduleStandIns = new Map<object, object>();
+  /**
+   * What a CommonJS file's `module` becomes for a shipped function: a null-prototype object with the same
+   * id, filename, path, loaded flag and exports (by value). The Module object itself stands for a file of
+   * this machine and the modules it loaded (children, parent, require.cache): none of that travels.
+   */
+  private moduleStandIn(m: object): object {
+    let standIn = this.moduleStandIns.get(m);
+    if (standIn === undefined) {
+      standIn = ObjectCreate(null) as object;
+      for (const key of ['id', 'filename', 'path', 'loaded', 'exports']) {
+        const d = ObjectGetOwnPropertyDescriptor(m, key);
+        if (d !== undefined && 'value' in d) (standIn as Record<string, unknown>)[key] = d.value;
+      }
+      this.moduleStandIns.set(m, standIn);
+    }
+    return standIn;
   }
 
   private readonly versions = new Map<string, { version: string; via: string[] }>();
@@ -729,6 +762,19 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
       this.graph.makerList.map((m) => ({ mode: m.mode, passArguments: m.passArguments })));
     return w.finish();
   }
+}
+
+/** A CommonJS `module` object, or an arguments object holding one (the CommonJS wrapper's). */
+function holdsModuleObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || isProxy(v)) return false;
+  if (isModuleObject(v)) return true;
+  if (!isArgumentsObject(v)) return false;
+  const a = v as ArrayLike<unknown>;
+  for (let i = 0; i < a.length; i++) {
+    const e = ObjectGetOwnPropertyDescriptor(v, String(i))?.value;
+    if (typeof e === 'object' && e !== null && !isProxy(e) && isModuleObject(e)) return true;
+  }
+  return false;
 }
 
 let warned = false;

@@ -7,10 +7,10 @@
  * registry: it walks the path itself, through own data properties, from a fixed set of roots, so a user's
  * monkeypatched global or a getter can never be reached.
  */
-import { builtinModules, createRequire, isBuiltin } from 'node:module';
+import NodeModule, { builtinModules, createRequire, isBuiltin } from 'node:module';
 import {
   ArrayPrototypeIncludes, FunctionPrototype, FunctionPrototypeToString, JSONParse, ObjectGetOwnPropertyDescriptor,
-  ObjectGetPrototypeOf, ReflectApply, ReflectOwnKeys, RegExpPrototypeExec, SafeMap, StringPrototypeSlice,
+  ObjectGetPrototypeOf, ReflectApply, ReflectOwnKeys, RegExpPrototypeExec, SafeMap, SafeSet, StringPrototypeSlice,
   StringPrototypeStartsWith, functionName, isProxy,
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
@@ -93,6 +93,17 @@ function segment(key: string | symbol): string | undefined {
   return IDENT.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
+/** Runtime properties that hold the program's own modules: `Module._cache` (require.cache), `_pathCache`, `process.mainModule`. */
+const USER_STATE_KEYS = new SafeSet<string>(['_cache', '_pathCache', 'mainModule']);
+const ModulePrototype = (NodeModule as unknown as { prototype: object }).prototype;
+
+/** Whether `o` is a CommonJS Module object (a file's `module`). */
+export function isModuleObject(o: object): boolean {
+  if (isProxy(o)) return false;
+  for (let p = ObjectGetPrototypeOf(o); p !== null; p = ObjectGetPrototypeOf(p)) if (p === ModulePrototype) return true;
+  return false;
+}
+
 class Registry {
   readonly pathOf = new Map<object, string>();
   private readonly walkedModules = new Set<string>();
@@ -145,6 +156,9 @@ class Registry {
           for (const [p, v] of candidates) {
             if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
             if (this.pathOf.has(v as object)) continue;
+            // The module system's records of the program's own files (require.cache, process.mainModule and
+            // every Module object) are the program's: on another machine they are other files, or none.
+            if (USER_STATE_KEYS.has(key as string) || isModuleObject(v as object)) continue;
             // What a program attached to a built-in (Math.myHelper = () => ...) is the program's, not the runtime's.
             if (depth >= 1 && looksAdded(v as object, p)) continue;
             this.pathOf.set(v as object, p);

@@ -63,6 +63,14 @@ function isObjectLike(v: unknown): v is object {
   return v !== null && (typeof v === 'object' || typeof v === 'function');
 }
 
+/**
+ * The [[Prototype]] of the home object of each arrow using super that a payload rebuilt, for dumping it again.
+ * Shared by the ES module and CommonJS builds of pikala in one process.
+ */
+const SUPER_HOMES_KEY = Symbol.for('pikala.superArrowHomes.v1');
+export const superArrowHomes: WeakMap<Function, object | null> =
+  ((globalThis as Record<symbol, WeakMap<Function, object | null> | undefined>)[SUPER_HOMES_KEY] ??= new WeakMap());
+
 export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
   return {
     kind: Kind.Function,
@@ -147,6 +155,8 @@ export function functionCodec(plans: PlanSource): ObjectCodec<Function> {
           const thisValue = u.readOne();
           const m = make(home) as Function;
           fn = (maker.passArguments ? ReflectApply(m, thisValue, readArgs(u)) : ReflectApply(m, thisValue, [])) as Function;
+          // Its text now sits in generated code, where the class that homes it cannot be found again.
+          superArrowHomes.set(fn, home);
           break;
         }
         default: {

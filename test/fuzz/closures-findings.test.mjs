@@ -80,3 +80,54 @@ test('a method shipped without its object can be shipped again after load', asyn
     hop: 1,
   });
 });
+
+test('an arrow using super that was rebuilt from a payload can be shipped again', async () => {
+  await assertNoDifference({
+    mode: 'mjs',
+    source: `class B { d() { return 'b'; } static e() { return 'sb'; } }
+class D extends B { sup = () => 'D>' + super.d(); m() { return () => 'm>' + super.d(); } static s = () => 'S>' + super.e(); }
+export const api = { inst: new D(), fromMethod: new D().m(), D };
+`,
+    // ops 0-2 in a first consumer, which dumps again; ops 3-5 in a second consumer
+    ops: [
+      { op: 'call', path: ['api', 'inst', 'sup'], args: [] }, { op: 'call', path: ['api', 'fromMethod'], args: [] },
+      { op: 'call', path: ['api', 'D', 's'], args: [] },
+      { op: 'call', path: ['api', 'inst', 'sup'], args: [] }, { op: 'call', path: ['api', 'fromMethod'], args: [] },
+      { op: 'call', path: ['api', 'D', 's'], args: [] },
+    ],
+    hop: 3,
+  });
+});
+
+test('a CommonJS direct-eval closure loads where the file does not exist (its module object stays behind)', async () => {
+  await assertNoDifference({
+    mode: 'cjs',
+    source: `const evf = (code) => eval(code);
+const base = 40;
+module.exports = { api: { evf } };
+`,
+    ops: [{ op: 'call', path: ['api', 'evf'], args: ['base + 2'] }],
+  });
+});
+
+test('a CommonJS closure using its module object gets a stand-in with its id and exports', async () => {
+  await assertNoDifference({
+    mode: 'cjs',
+    source: `const id = () => [typeof module, typeof module.id, module.exports === exports, Object.keys(module.exports.api)];
+exports.early = 1;
+module.exports = { api: { id } };
+`,
+    ops: [{ op: 'call', path: ['api', 'id'], args: [] }],
+  });
+});
+
+test('a CommonJS module object as a value fails at dumps with PIKALA_UNSUPPORTED', async () => {
+  const findings = await checkProgram({
+    ks: [0], hop: null, mode: 'cjs',
+    source: `module.exports = { api: { self: module } };
+`,
+    ops: [{ op: 'get', path: ['api', 'self', 'loaded'] }],
+  });
+  assert.deepEqual(findings.map((f) => f.kind), ['dump-error']);
+  assert.match(findings[0].detail, /CommonJS module object[\s\S]*PIKALA_UNSUPPORTED/);
+});
