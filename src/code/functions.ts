@@ -525,7 +525,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     for (const n of names) {
       if (!ObjectHasOwn(values, n)) continue;
       const v = values[n];
-      if (n in globalThis && (globalThis as Record<string, unknown>)[n] === v) continue;
+      const global = ObjectGetOwnPropertyDescriptor(globalThis, n);
+      if (global !== undefined && 'value' in global && global.value === v) continue;
       const scope = capture.scopes.find((s) => s.type === 'Closure' && s.name === n);
       if (scope === undefined) { none.loose.set(n, v); continue; }
       let vars = scoped.get(scope);
