@@ -7,7 +7,7 @@
 import { Kind, ERROR_NAMES } from '../format/tags.js';
 import type { Pickler } from '../pickler/pickler.js';
 import type { Unpickler } from '../pickler/unpickler.js';
-import { ObjectGetPrototypeOf, ReflectConstruct } from '../util/primordials.js';
+import { ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectConstruct, isProxy } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { readPlainFill, writePlainFill } from './objects.js';
 import { corrupt } from '../api/errors.js';
@@ -24,6 +24,26 @@ export function errorKindOf(o: object): number {
   return 0;
 }
 
+const isStack = (k: PropertyKey) => k === 'stack';
+
+/**
+ * Whether reading `o.stack` could run the program's code: V8 formats a stack when it is first read, and the
+ * formatting reads `name` and `message`, so an accessor for either (own or inherited) would be called. Such
+ * an error travels without its stack (dumps never calls an accessor).
+ */
+function formattingRunsCode(o: object): boolean {
+  for (const key of ['name', 'message']) {
+    for (let p: object | null = o; p !== null; p = ObjectGetPrototypeOf(p)) {
+      if (isProxy(p)) return true;
+      const d = ObjectGetOwnPropertyDescriptor(p, key);
+      if (d === undefined) continue;
+      if (!('value' in d)) return true;
+      break;
+    }
+  }
+  return false;
+}
+
 export const ErrorCodec: ObjectCodec = {
   kind: Kind.Error,
   name: 'Error',
@@ -32,7 +52,7 @@ export const ErrorCodec: ObjectCodec = {
     p.w.u8(errorKindOf(o));
   },
   writeFill(p: Pickler, o: object) {
-    writePlainFill(p, o);
+    writePlainFill(p, o, formattingRunsCode(o) ? isStack : null);
   },
   create(u: Unpickler, proto) {
     const kind = u.r.u8();
