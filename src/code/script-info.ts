@@ -16,6 +16,8 @@ interface ScriptInfo {
   isModule: boolean;
   /** Names of variables some function assigns while another function declares them (lazily computed). */
   closureWrites?: Set<string> | null;
+  /** enclosingFunctionNames by function offset (lazily filled). */
+  enclosingNames?: Map<number, Set<string>>;
 }
 
 const scripts = new Map<string, ScriptInfo>();
@@ -99,8 +101,15 @@ export function strictAt(info: ScriptInfo, offset: number): boolean | undefined 
  */
 export function enclosingFunctionNames(info: ScriptInfo, offset: number): Set<string> | null {
   if (info.ast === null) return null;
+  const cache = (info.enclosingNames ??= new Map());
+  let names = cache.get(offset);
+  if (names === undefined) cache.set(offset, names = findEnclosingFunctionNames(info.ast, offset));
+  return names;
+}
+
+function findEnclosingFunctionNames(ast: ESTree.Program, offset: number): Set<string> {
   const names = new Set<string>();
-  let node: ESTree.Node = info.ast;
+  let node: ESTree.Node = ast;
   for (;;) {
     let next: ESTree.Node | null = null;
     for (const child of children(node)) {
