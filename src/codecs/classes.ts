@@ -352,7 +352,7 @@ export function instanceCodec(plans: ClassPlanSource): ObjectCodec<object> {
       const made = takeConstructedKeys(o);
       // (Reflect: a typed array's elements report configurable but cannot be deleted; they stay, as the
       // buffer holds them.)
-      if (made !== null) for (const k of made) ReflectDeleteProperty(o, k);
+      if (made !== null) for (let i = 0; i < made.length; i++) ReflectDeleteProperty(o, made[i]!);
       // The privates' frame goes under the brand's: their values come after the brand's.
       const s = new FillState(o);
       s.content = Content.ScopeVars;

@@ -43,7 +43,8 @@ export function writeHeader(w: ByteWriter, flags: number): void {
 
 export function readHeader(r: ByteReader): Header {
   if (r.remaining < MAGIC.length + 3) throw corrupt(`${r.remaining} bytes is too short for a header`);
-  for (const b of MAGIC) {
+  for (let i = 0; i < MAGIC.length; i++) {
+    const b = MAGIC[i];
     if (r.u8() !== b) throw corrupt('wrong magic bytes (this is not pikala output)');
   }
   const major = r.u8();

@@ -371,7 +371,7 @@ export class Unpickler {
     if (s.discard) return;
     const o = s.o;
     if (s.arrayLength >= 0 && (o as unknown[]).length !== s.arrayLength) (o as unknown[]).length = s.arrayLength;
-    if (s.remove !== null) for (const k of s.remove) delete (o as Record<PropertyKey, unknown>)[k];
+    if (s.remove !== null) for (let i = 0; i < s.remove.length; i++) delete (o as Record<PropertyKey, unknown>)[s.remove[i]!];
     let vi = 0;
     const values = s.propValues;
     const isArray = ArrayIsArray(o);
@@ -745,15 +745,18 @@ function isIndex(k: string): boolean {
 function protoHazards(proto: object): Set<string> {
   const out = new SafeSet<string>();
   out.add('__proto__');
-  for (const name of ObjectGetOwnPropertyNames(proto)) {
-    const d = ObjectGetOwnPropertyDescriptor(proto, name)!;
-    if (d.writable !== true) out.add(name);
+  // Index loops, not for-of: the loader never calls the realm's array iterator.
+  const names = ObjectGetOwnPropertyNames(proto);
+  for (let i = 0; i < names.length; i++) {
+    const d = ObjectGetOwnPropertyDescriptor(proto, names[i]!)!;
+    if (d.writable !== true) out.add(names[i]!);
   }
   return out;
 }
 
 function hasIndexProperties(o: object): boolean {
-  for (const name of ObjectGetOwnPropertyNames(o)) if (isIndex(name)) return true;
+  const names = ObjectGetOwnPropertyNames(o);
+  for (let i = 0; i < names.length; i++) if (isIndex(names[i]!)) return true;
   return false;
 }
 

@@ -175,8 +175,13 @@ export function isArrayIndex(k: string): boolean {
  * not called by pikala's own bookkeeping. Iterate them with forEach: a for-of would call the iterator's
  * `next`, which lives on a shared prototype.
  */
-export class SafeMap<K, V> extends Map<K, V> {}
-export class SafeSet<T> extends Set<T> {}
+// Explicit constructors: the implicit one spreads its arguments, which calls the realm's array iterator.
+export class SafeMap<K, V> extends Map<K, V> {
+  constructor(entries?: Iterable<readonly [K, V]> | null) { super(entries); }
+}
+export class SafeSet<T> extends Set<T> {
+  constructor(values?: Iterable<T> | null) { super(values); }
+}
 function copyMethods(from: object, to: object): void {
   for (const key of Reflect.ownKeys(from)) {
     if (key === 'constructor') continue;

@@ -300,6 +300,7 @@ describe('replaced built-ins', () => {
       for (const k of ['get', 'set', 'has', 'delete', 'forEach', 'values']) wrap(Map.prototype, k, 'Map.prototype.' + k);
       for (const k of ['add', 'has', 'delete', 'forEach', 'values']) wrap(Set.prototype, k, 'Set.prototype.' + k);
       wrap(URLSearchParams.prototype, 'append', 'URLSearchParams.prototype.append');
+      wrap(Object.getPrototypeOf([][Symbol.iterator]()), 'next', '%ArrayIteratorPrototype%.next');
       let loaded;
       armed = true;
       try { loaded = loads(bytes, { allowCode: false }); } finally { armed = false; for (const r of saved.reverse()) r(); }
