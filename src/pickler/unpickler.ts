@@ -19,6 +19,7 @@ import { CODECS } from '../codecs/dispatch.js';
 import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
 import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
 import { keepAlive } from '../util/keep-alive.js';
+import { maps } from '../util/natives.js';
 
 const enum Frame {
   Shape,        // obj[keys[i]] = v
@@ -149,8 +150,9 @@ export class Unpickler {
   readonly allowCode: boolean;
   readonly hooks: UnpicklerHooks;
   readonly options: unknown;
-  /** Keys that must be defined rather than assigned, because Object.prototype intercepts them. */
-  private readonly objectHazards: Set<string>;
+  /** Keys that must be defined rather than assigned, because Object.prototype intercepts them (read when the
+   *  first shape arrives: many payloads, a cached function's among them, have none). */
+  private objectHazards: Set<string> | null = null;
   private readonly arrayIndexHazard: boolean;
 
   private fKind: Frame[] = [];
@@ -165,8 +167,7 @@ export class Unpickler {
     this.allowCode = options.allowCode;
     this.hooks = options.hooks;
     this.options = options.options;
-    this.objectHazards = protoHazards(ObjectPrototype);
-    this.arrayIndexHazard = hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
+    this.arrayIndexHazard = indexHazard();
     this.budget = 64 * (end - start) + (1 << 20);
   }
 
@@ -556,11 +557,12 @@ export class Unpickler {
       const n = r.count(1);
       const keys: string[] = [];
       let hazard = false;
+      const hazards = (this.objectHazards ??= protoHazards(ObjectPrototype));
       for (let i = 0; i < n; i++) {
         const k = this.readOne();
         if (typeof k !== 'string') throw corrupt('shape key is not a string');
         keys[keys.length] = k;
-        if (this.objectHazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
+        if (hazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
       }
       this.shapes[this.shapes.length] = new ReadShape(keys, hazard);
       id = this.shapes.length;
@@ -752,6 +754,18 @@ function protoHazards(proto: object): Set<string> {
     if (d.writable !== true) out.add(names[i]!);
   }
   return out;
+}
+
+/**
+ * Whether Array.prototype or Object.prototype has an index property that a write to an array would consult
+ * (an accessor, or a read-only value). V8 keeps such properties only in dictionary elements, so while both
+ * prototypes have none (the usual case) the answer costs two native checks instead of listing their names.
+ */
+function indexHazard(): boolean {
+  if (maps !== null && !maps.hasDictionaryElements(ArrayPrototype) && !maps.hasDictionaryElements(ObjectPrototype)) {
+    return false;
+  }
+  return hasIndexProperties(ArrayPrototype) || hasIndexProperties(ObjectPrototype);
 }
 
 function hasIndexProperties(o: object): boolean {
