@@ -67,6 +67,8 @@ cases('functions/env/closures.mjs', { worker: true }, [
     name: 'twoCounters', check: (v) => [v.a.inc(), v.b.get()], expect: [1, 1] },
   { title: 'worker thread: an arrow using this fails with PIKALA_CAPTURE (the probe needs the main thread)', name: 'thisArrow',
     error: { code: 'PIKALA_CAPTURE', path: 'root.arrow', message: /main thread.*const self = this/s } },
+  { title: 'worker thread: a closure using an enclosing named function expression\'s name fails with PIKALA_CAPTURE',
+    name: 'enclosingName', error: { code: 'PIKALA_CAPTURE', path: 'root.fn', message: /'selfNamed'.*main thread/s } },
 ]);
 
 // ------------------------------------------------------------------------------------------ --inspect
@@ -77,6 +79,8 @@ cases('functions/env/closures.mjs', { nodeArgs: ['--inspect=127.0.0.1:0'] }, [
     check: (v) => [v.a.inc(), v.a.inc(), v.b.get()], expect: [1, 2, 0] },
   { title: '--inspect: an arrow capturing this', name: 'thisArrow',
     check: (v) => { v.holder.tag = 'x'; return v.arrow(); }, expect: 'x' },
+  { title: '--inspect: a closure using an enclosing named function expression\'s name', name: 'enclosingName',
+    check: (v) => v.fn(), expect: ['selfNamed', 4] },
 ]);
 
 // ------------------------------------------------------------------------------------------ permission model
