@@ -75,24 +75,16 @@ export function functionOffset(fn: Function, info: ScriptInfo, line: number, col
 export function strictAt(info: ScriptInfo, offset: number): boolean | undefined {
   if (info.ast === null) return undefined;
   if (info.isModule || hasDirective(info.ast.body)) return true;
-  let node: ESTree.Node = info.ast;
-  for (;;) {
-    let next: ESTree.Node | null = null;
-    for (const child of children(node)) {
-      const c = child as unknown as { start: number; end: number };
-      if (c.start <= offset && offset < c.end) { next = child; break; }
-    }
-    if (next === null) return false;
-    const n = next as unknown as { start: number };
+  for (const [, node] of pathTo(info.ast, offset)) {
     // The function at `offset` itself: its own prologue is the caller's business (ownStrict).
-    if (n.start === offset && isFunctionLike(next)) return false;
-    if (next.type === 'ClassBody') return true;
-    if (isFunctionLike(next)) {
-      const body = (next as ESTree.Function).body;
+    if (startOf(node) === offset && isFunctionLike(node)) return false;
+    if (node.type === 'ClassBody') return true;
+    if (isFunctionLike(node)) {
+      const body = (node as ESTree.Function).body;
       if (body && body.type === 'BlockStatement' && hasDirective(body.body)) return true;
     }
-    node = next;
   }
+  return false;
 }
 
 /**
@@ -109,17 +101,11 @@ export function enclosingFunctionNames(info: ScriptInfo, offset: number): Set<st
 
 function findEnclosingFunctionNames(ast: ESTree.Program, offset: number): Set<string> {
   const names = new Set<string>();
-  let node: ESTree.Node = ast;
-  for (;;) {
-    let next: ESTree.Node | null = null;
-    for (const child of children(node)) {
-      const c = child as unknown as { start: number; end: number };
-      if (c.start <= offset && offset < c.end) { next = child; break; }
-    }
-    if (next === null || (next as unknown as { start: number }).start === offset) return names;
-    if (next.type === 'FunctionExpression' && next.id) names.add(next.id.name);
-    node = next;
+  for (const [, node] of pathTo(ast, offset)) {
+    if (startOf(node) === offset) break;
+    if (node.type === 'FunctionExpression' && node.id) names.add(node.id.name);
   }
+  return names;
 }
 
 /** The class member (method, field or static block) whose code holds the arrow at `offset`. */
@@ -136,26 +122,36 @@ export interface ClassMemberSite {
 export function enclosingClassMember(info: ScriptInfo, offset: number): ClassMemberSite | null {
   if (info.ast === null) return null;
   let site: ClassMemberSite | null = null;
-  let node: ESTree.Node = info.ast;
   let cls: ESTree.Class | null = null;
-  for (;;) {
-    let next: ESTree.Node | null = null;
-    for (const child of children(node)) {
-      const c = child as unknown as { start: number; end: number };
-      if (c.start <= offset && offset < c.end) { next = child; break; }
-    }
-    if (next === null || (next as unknown as { start: number }).start === offset) return site;
-    if (next.type === 'ClassDeclaration' || next.type === 'ClassExpression') cls = next;
-    if (cls !== null && node.type === 'ClassBody') {
-      const r = cls as unknown as { start: number; end: number };
-      const member = next as ESTree.MethodDefinition | ESTree.PropertyDefinition | ESTree.StaticBlock;
-      site = { classText: info.source.slice(r.start, r.end), isStatic: member.type === 'StaticBlock' || !!member.static };
-    } else if ((next.type === 'FunctionExpression' && node.type !== 'MethodDefinition') || next.type === 'FunctionDeclaration') {
+  for (const [parent, node] of pathTo(info.ast, offset)) {
+    if (startOf(node) === offset) break;
+    if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') cls = node;
+    if (cls !== null && parent.type === 'ClassBody') {
+      const member = node as ESTree.MethodDefinition | ESTree.PropertyDefinition | ESTree.StaticBlock;
+      site = { classText: info.source.slice(startOf(cls), endOf(cls)), isStatic: member.type === 'StaticBlock' || !!member.static };
+    } else if ((node.type === 'FunctionExpression' && parent.type !== 'MethodDefinition') || node.type === 'FunctionDeclaration') {
       site = null;
     }
-    node = next;
+  }
+  return site;
+}
+
+/** The nodes whose range holds `offset`, outermost first, each with its parent. */
+function* pathTo(ast: ESTree.Program, offset: number): Generator<[ESTree.Node, ESTree.Node]> {
+  let parent: ESTree.Node = ast;
+  for (;;) {
+    let next: ESTree.Node | null = null;
+    for (const child of children(parent)) {
+      if (startOf(child) <= offset && offset < endOf(child)) { next = child; break; }
+    }
+    if (next === null) return;
+    yield [parent, next];
+    parent = next;
   }
 }
+
+const startOf = (n: ESTree.Node) => (n as unknown as { start: number }).start;
+const endOf = (n: ESTree.Node) => (n as unknown as { end: number }).end;
 
 function isFunctionLike(n: ESTree.Node): boolean {
   return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';

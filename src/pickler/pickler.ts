@@ -598,14 +598,7 @@ export class Pickler {
       w.tagVarint(Tag.ObjShape, id);
     }
     for (let i = 0; i < n; i++) {
-      const v = values[i];
-      switch (typeof v) {
-        case 'string': this.writeString(v); continue;
-        case 'number': this.writeNumber(v); continue;
-        case 'boolean': w.u8(v ? Tag.True : Tag.False); continue;
-        case 'undefined': w.u8(Tag.Undefined); continue;
-        case 'object': if (v === null) { w.u8(Tag.Null); continue; }
-      }
+      if (this.writeScalar(values[i])) continue;
       this.push(Frame.Shape, o, values, keys, i, n);
       return;
     }
@@ -619,17 +612,7 @@ export class Pickler {
     w.tagVarint(Tag.Array, n);
     let i = 0;
     if (!holey) {
-      for (; i < n; i++) {
-        const v = a[i];
-        switch (typeof v) {
-          case 'string': this.writeString(v); continue;
-          case 'number': this.writeNumber(v); continue;
-          case 'boolean': w.u8(v ? Tag.True : Tag.False); continue;
-          case 'undefined': w.u8(Tag.Undefined); continue;
-          case 'object': if (v === null) { w.u8(Tag.Null); continue; }
-        }
-        break;
-      }
+      for (; i < n; i++) if (!this.writeScalar(a[i])) break;
     }
     if (i < n) this.push(holey ? Frame.Holey : Frame.Packed, a, a, null, i, n);
   }
