@@ -28,17 +28,11 @@
  * calls itself by name, methods using `super` copied to another object, arrows using `super`, async arrows
  * using `this`.
  */
+import { mulberry32 } from './mulberry32.mjs';
 
-/** mulberry32: a small seeded generator; same seed, same program. */
+/** The generator's random source (mulberry32): same seed, same program. */
 export function rngOf(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),

@@ -25,6 +25,7 @@
  * of generated graphs (the data suites' business), compiles in code mode.
  */
 import { FLAG, FLAGS_OFFSET, GUARDED, installAccessorTraps, installCodeTraps, quickRealmPrint, realmChanges, snapshotRealm } from '../security/support.mjs';
+import { mulberry32 } from './mulberry32.mjs';
 
 export const SIGNING_KEY = 'pikala-fuzz-key';
 export const STRATEGIES = ['truncate', 'random', 'mutate', 'splice', 'graph', 'signed'];
@@ -53,16 +54,9 @@ export function violationsOf(findings) {
 
 // ---------------------------------------------------------------------------------- randomness
 
-/** mulberry32: small, fast, good enough; deterministic across platforms. */
+/** The fuzzer's random source (mulberry32): same seed, same cases. */
 export function rng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),
