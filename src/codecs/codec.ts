@@ -30,7 +30,10 @@ export interface ObjectCodec<T extends object = object> {
   deps?(o: T): readonly object[];
   /** Writes the create payload (after kind, flags and prototype). */
   writeCreate(p: Pickler, o: T): void;
-  /** Writes the fill headers and queues the fill values. */
+  /**
+   * Writes the fill headers and queues the fill values (scalars may be written in place right after the
+   * headers; a caller with values of its own queues them first, so they come after these).
+   */
   writeFill(p: Pickler, o: T): void;
   /** Reads the create payload and makes the object with prototype `proto` (undefined: the default). */
   create(u: Unpickler, proto: object | null | undefined): object;

@@ -33,17 +33,17 @@ export const MapCodec: ObjectCodec = {
   defaultProto: () => Map.prototype,
   writeCreate() { /* entries come with the fill */ },
   writeFill(p: Pickler, m: object) {
-    // The fill is: integrity, entry count, property list, then the entries, then the property values. When
-    // the pickler lets this fill write values in place (p.fillingCodec: nothing else comes between the
-    // headers and the entries), the entries are written here, straight from forEach (no iterator result, no
-    // entry array), for as long as they are scalars; from the first object (or symbol, bigint, function) on,
-    // the rest is queued with the property values and written by the pickler's frames.
+    // The fill is: integrity, entry count, property list, then the entries, then the property values. The
+    // entries are written here, straight from forEach (no iterator result, no entry array), for as long as
+    // they are scalars; from the first object (or symbol, bigint, function) on, the rest is queued with the
+    // property values and written by the pickler's frames. (Whoever calls this fill queues its own values
+    // under these: an Instance record's private values come after the entries.)
     p.w.u8(integrityOf(m));
     p.w.varint(MapPrototypeGetSize(m));
     const props: unknown[] = [];
     const keys: PropertyKey[] = [];
     p.writeProps(m, props, null, keys);
-    let rest: unknown[] | null = p.fillingCodec === MapCodec ? null : [];
+    let rest: unknown[] | null = null;
     let start = 0;
     MapPrototypeForEach(m, (v: unknown, k: unknown) => {
       if (rest === null) {
@@ -79,13 +79,13 @@ export const SetCodec: ObjectCodec = {
   defaultProto: () => Set.prototype,
   writeCreate() { /* values come with the fill */ },
   writeFill(p: Pickler, set: object) {
-    // Like Map: scalar values written straight from forEach when the pickler allows it, the rest queued.
+    // Like Map: scalar values written straight from forEach, the rest queued.
     p.w.u8(integrityOf(set));
     p.w.varint(SetPrototypeGetSize(set));
     const props: unknown[] = [];
     const keys: PropertyKey[] = [];
     p.writeProps(set, props, null, keys);
-    let rest: unknown[] | null = p.fillingCodec === SetCodec ? null : [];
+    let rest: unknown[] | null = null;
     let written = 0;
     SetPrototypeForEach(set, (v: unknown) => {
       if (rest === null) {

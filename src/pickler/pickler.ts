@@ -154,12 +154,6 @@ export class Pickler {
   private readonly deferredCodec: ObjectCodec<object>[] = [];
   readonly buffers = new BufferTracker();
   hasCode = false;
-  /**
-   * The codec whose writeFill writeRecord is calling, while it runs. Such a fill may write its content values in
-   * place right after its headers (nothing else is written between them); a codec called by another codec (a
-   * Map subclass instance's brand, whose private values come first) must queue them instead.
-   */
-  fillingCodec: ObjectCodec<object> | null = null;
   /** True while writing a Define record (an object needed to create another one). */
   writingDependency = false;
   readonly hooks: PicklerHooks;
@@ -670,9 +664,7 @@ export class Pickler {
       this.deferred.push(o);
       this.deferredCodec.push(codec);
     } else {
-      this.fillingCodec = codec;
       codec.writeFill(this, o);
-      this.fillingCodec = null;
     }
   }
 
