@@ -29,8 +29,8 @@ export const PIKALA_ENTRY = process.env.PIKALA_BENCH_ENTRY || join(ROOT_DIR, 'di
 const benchRequire = createRequire(join(BENCH_DIR, 'package.json'));
 
 /** Libraries in table order. */
-export const LIB_NAMES = ['pikala', 'JSON', 'v8', 'msgpackr', 'msgpackr-SC', 'cbor-x', 'cbor-x-SC', 'seroval', 'devalue', 'superjson', 'pulumi'];
-export const BUILTIN_LIBS = ['pikala', 'JSON', 'v8'];
+export const LIB_NAMES = ['pikala', 'pikala-zc', 'JSON', 'v8', 'msgpackr', 'msgpackr-SC', 'cbor-x', 'cbor-x-SC', 'seroval', 'devalue', 'superjson', 'pulumi'];
+export const BUILTIN_LIBS = ['pikala', 'pikala-zc', 'JSON', 'v8'];
 
 const textSize = (s) => Buffer.byteLength(s, 'utf8');
 const binSize = (b) => b.byteLength;
@@ -60,6 +60,18 @@ const factories = {
     if (!existsSync(PIKALA_ENTRY)) throw new Error(`pikala is not built (${PIKALA_ENTRY}); run npm run build`);
     const { dumps, loads } = await import(pathToFileURL(PIKALA_ENTRY).href);
     return { encode: (v) => dumps(v), decode: (b) => loads(b), size: binSize, supports: () => true, version: rootVersion() };
+  },
+  // pikala loading with zeroCopy (views over the input, as v8.deserialize makes them): only (d) has binary data.
+  async 'pikala-zc'() {
+    if (!existsSync(PIKALA_ENTRY)) throw new Error(`pikala is not built (${PIKALA_ENTRY}); run npm run build`);
+    const { dumps, loads } = await import(pathToFileURL(PIKALA_ENTRY).href);
+    return {
+      encode: (v) => dumps(v),
+      decode: (b) => loads(b, { zeroCopy: true }),
+      size: binSize,
+      supports: (id) => (id === 'd' ? true : 'same as pikala: zeroCopy only changes binary data'),
+      version: rootVersion(),
+    };
   },
   async JSON() {
     return {

@@ -28,12 +28,13 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
     // interpreted before it is known to come from a holder of the key.
     checkSignature(data, key);
   }
-  const header = new ByteReader(data);
-  const { flags } = readHeader(header);
+  const reader = new ByteReader(data);
+  const { flags } = readHeader(reader);
   let end = data.length;
   if (flags & HeaderFlag.Signed) {
-    if (data.length < header.pos + SIGNATURE_LENGTH) throw corrupt('signature trailer is missing');
+    if (data.length < reader.pos + SIGNATURE_LENGTH) throw corrupt('signature trailer is missing');
     end = data.length - SIGNATURE_LENGTH;
+    reader.end = end;
   }
   if (key !== undefined && !(flags & HeaderFlag.Signed)) {
     // Verified bytes that do not say they are signed: only the key's holder can have made them; refuse anyway.
@@ -44,7 +45,7 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
       'the payload holds code (functions, classes or module references) and loads was called with ' +
       'allowCode: false; load it only if you trust its producer');
   }
-  const u = new Unpickler(data, header.pos, end, { allowCode, hooks: unpicklerHooks(options), options });
+  const u = new Unpickler(reader, { allowCode, zeroCopy: options?.zeroCopy === true, hooks: unpicklerHooks(options), options });
   try {
     return u.load() as T;
   } catch (e) {

@@ -12,17 +12,17 @@
  */
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
-import { Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
+import { BufferFlag, Kind, Tag, TYPED_ARRAY_NAMES } from '../format/tags.js';
 import { varintSize, type ByteWriter } from '../format/byte-writer.js';
 import type { Pickler } from '../pickler/pickler.js';
-import type { Unpickler } from '../pickler/unpickler.js';
+import { BufferInfo, type Unpickler } from '../pickler/unpickler.js';
 import { maps } from '../util/natives.js';
 import {
   ArrayBufferPrototypeGetByteLength, ArrayBufferPrototypeGetMaxByteLength, ArrayBufferPrototypeGetResizable,
   DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, ObjectGetPrototypeOf,
-  ReflectConstruct, SharedArrayBufferPrototypeGetByteLength, SharedArrayBufferPrototypeGetGrowable,
+  ObjectCreate, ObjectIsExtensible, ReflectConstruct, ReflectOwnKeys, SharedArrayBufferPrototypeGetByteLength, SharedArrayBufferPrototypeGetGrowable,
   SharedArrayBufferPrototypeGetMaxByteLength, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
-  TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag, isSharedArrayBuffer,
+  TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { ArrayBufferCtor, DataViewCtor, SafeMap, ObjectSetPrototypeOf, SharedArrayBufferCtor } from '../util/primordials.js';
@@ -38,7 +38,13 @@ const TYPE_INDEX = new Map<string, number>(TYPED_ARRAY_NAMES.map((n, i) => [n, i
 
 interface BufferUse {
   patchPos: number;
+  /** Whether the record has an `at` field (patched with the bytes' payload offset when they can be mapped). */
+  hasAt: boolean;
+  /** Views written over it, and references to it written by writeDepRef (views' and anything else's). */
+  viewCount: number;
+  depRefs: number;
   byteLength: number;
+  /** The smallest view offset seen, -1 before the first view (a small integer, like every field here). */
   min: number;
   max: number;
   whole: boolean;
@@ -56,16 +62,26 @@ export class BufferTracker {
     return this.uses.size;
   }
 
-  register(buffer: object, patchPos: number, byteLength: number, whole: boolean): void {
-    this.uses.set(buffer, { patchPos, byteLength, min: whole ? 0 : Infinity, max: whole ? byteLength : 0, whole, ranges: [], views: [] });
+  register(buffer: object, patchPos: number, byteLength: number, whole: boolean, hasAt: boolean): void {
+    this.uses.set(buffer, {
+      patchPos, hasAt, viewCount: 0, depRefs: 0, byteLength,
+      min: whole ? 0 : -1, max: whole ? byteLength : 0, whole, ranges: [], views: [],
+    });
+  }
+
+  /** `o` was written as a dependency (of a view, or as a prototype...): see mappable. */
+  noteDepRef(o: object): void {
+    const use = this.uses.get(o);
+    if (use !== undefined) use.depRefs++;
   }
 
   /** Writes a view's byteOffset field (patched later) and records the range the view covers. */
   writeView(w: ByteWriter, buffer: object, start: number, end: number): void {
     const use = this.uses.get(buffer)!;
+    use.viewCount++;
     use.views.push(w.pos, start);
     w.u48(0);
-    if (start < use.min) use.min = start;
+    if (use.min < 0 || start < use.min) use.min = start;
     if (end > use.max) use.max = end;
     if (!use.whole && end > start) use.ranges.push(start, end);
   }
@@ -90,9 +106,11 @@ export class BufferTracker {
     const w = p.w;
     if (this.uses.size === 0) return;
     let at = w.pos;
+    const dataAt: number[] = [];
     for (const [buffer, use] of this.uses) {
-      // A buffer no view used was needed for something else (say, as a prototype): it is a value, ship it whole.
-      if (!use.whole && use.min === Infinity) this.makeWhole(use);
+      // A buffer no view used, or one something besides its views needs (a prototype, say), is a value:
+      // ship it whole.
+      if (!use.whole && (use.min < 0 || use.depRefs > use.viewCount)) this.makeWhole(use);
       // The base stays a multiple of 8 so every view keeps an offset its element size divides.
       const base = use.min - (use.min % 8);
       // Only empty views: nothing to ship, but keep the base so their offsets stay inside the (empty) buffer.
@@ -102,6 +120,7 @@ export class BufferTracker {
       if (length === 0) continue;
       at += 1 + varintSize(p.memoId(buffer)!);
       at += (8 - (at % 8)) % 8;
+      if (mappable(buffer, use)) dataAt.push(use.patchPos + 6, at);
       at += length;
     }
     w.reserveExact(at - w.pos + 1);
@@ -115,7 +134,19 @@ export class BufferTracker {
       w.align(8);
       w.bytes(use.whole ? new Uint8Array(buffer as ArrayBuffer, use.min, length) : coveredBytes(buffer, use));
     }
+    for (let i = 0; i < dataAt.length; i += 2) w.u48At(dataAt[i]!, dataAt[i + 1]!);
   }
+}
+
+/**
+ * Whether a reader may make this buffer's views over the payload's own bytes (`loads` with `zeroCopy`): only
+ * views reach the buffer (nothing else holds it, so nobody can tell it is the input's larger ArrayBuffer),
+ * and it is a plain ArrayBuffer (no prototype, properties or frozenness that the input's buffer would take on).
+ */
+function mappable(buffer: object, use: BufferUse): boolean {
+  return use.hasAt && !use.whole && use.depRefs === use.viewCount &&
+    ObjectGetPrototypeOf(buffer) === ArrayBuffer.prototype && ReflectOwnKeys(buffer).length === 0 &&
+    ObjectIsExtensible(buffer);
 }
 
 /**
@@ -153,23 +184,41 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
       const resizable = shared ? SharedArrayBufferPrototypeGetGrowable(o) : ArrayBufferPrototypeGetResizable(o);
       // A buffer written as a value (not as a view's dependency) ships whole; so does a resizable one.
       const whole = resizable || !p.writingDependency;
-      w.u8(resizable ? 1 : 0);
+      // A plain buffer that views brought in gets an `at` field: the reader may be able to map it in place.
+      const hasAt = !shared && !whole;
+      w.u8((resizable ? BufferFlag.Resizable : 0) | (hasAt ? BufferFlag.HasAt : 0));
       if (resizable) w.varint(shared ? SharedArrayBufferPrototypeGetMaxByteLength(o) : ArrayBufferPrototypeGetMaxByteLength(o));
       const patchPos = w.pos;
       w.u48(0);
-      p.buffers.register(o, patchPos, byteLength, whole);
+      if (hasAt) w.u48(0);
+      p.buffers.register(o, patchPos, byteLength, whole, hasAt);
     },
     writeFill(p, o) { writePlainFill(p, o); },
     create(u: Unpickler, proto) {
       const r = u.r;
-      const resizable = r.u8();
-      if (resizable > 1) throw corrupt('bad buffer flag');
+      const flags = r.u8();
+      if (flags > (BufferFlag.Resizable | BufferFlag.HasAt)) throw corrupt('bad buffer flag');
+      const resizable = (flags & BufferFlag.Resizable) !== 0;
+      const hasAt = (flags & BufferFlag.HasAt) !== 0;
+      if (hasAt && (shared || resizable)) throw corrupt('bad buffer flag');
       const max = resizable ? r.varint() : 0;
       const length = r.u48();
+      const at = hasAt ? r.u48() : 0;
       // Every buffer's bytes must come from Bytes records later in this payload: all together they cannot
       // announce more than what remains, so a small payload cannot make loads allocate much.
       u.announceBytes(length);
       if (resizable && (max < length || max > 2 ** 31)) throw corrupt('bad maxByteLength');
+      if (at !== 0 && length !== 0 && proto === undefined) {
+        const offset = u.mapInPlace(at, length);
+        if (offset >= 0) {
+          // Nothing but views can reach this buffer (the writer said so): its record stands for the input's
+          // memory, and a null-prototype stand-in keeps the input's ArrayBuffer from being filled or exposed.
+          const standIn = ObjectCreate(null) as object;
+          u.buffers.set(standIn, new BufferInfo(length, u.inputBuffer, at, offset));
+          u.expectBytes(length);
+          return standIn;
+        }
+      }
       const opts = resizable ? { maxByteLength: max } : undefined;
       let ab: object;
       if (shared) ab = new (SharedArrayBufferCtor as unknown as new (n: number, o?: object) => object)(length, opts);
@@ -181,7 +230,7 @@ function bufferCodec(kind: Kind, name: string, shared: boolean): ObjectCodec {
         if (ArrayBufferPrototypeGetByteLength(ab) !== length) throw new Error('pikala internal error: unexpected buffer size');
       }
       if (proto !== undefined) ObjectSetPrototypeOf(ab, proto);
-      u.bufferBases.set(ab, { base: 0, length });
+      u.buffers.set(ab, new BufferInfo(length, null, 0, 0));
       u.expectBytes(length);
       return ab;
     },
@@ -248,25 +297,24 @@ export const TypedArrayCodec: ObjectCodec = {
     const type = r.u8();
     const Ctor = CTORS[type];
     if (Ctor === undefined) throw corrupt(`unknown typed array type ${type}`);
-    const buffer = u.readObjectRef();
-    const info = u.bufferBases.get(buffer);
+    const ref = u.readObjectRef();
+    const info = u.buffers.get(ref);
     if (info === undefined) throw corrupt('typed array over something that is not a buffer');
     const byteOffset = r.u48();
     const length = r.varint();
     const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    if (byteOffset < 0 || byteOffset % size !== 0 || byteOffset + length * size > ArrayBufferByteLength(buffer)) {
-      throw corrupt('typed array outside its buffer');
-    }
-    if (proto === Buffer.prototype) return BufferFrom(buffer as ArrayBuffer, byteOffset, length);
-    if (proto === undefined) return new Ctor(buffer as ArrayBuffer, byteOffset, length);
-    return ReflectConstruct(Ctor, [buffer, byteOffset, length], u.newTargetFor(proto));
+    if (byteOffset % size !== 0 || byteOffset + length * size > info.length) throw corrupt('typed array outside its buffer');
+    const buffer = info.mapped ?? ref;
+    const offset = info.mapped === null ? byteOffset : info.offset + byteOffset;
+    if (proto === Buffer.prototype) return BufferFrom(buffer as ArrayBuffer, offset, length);
+    if (proto === undefined) return new Ctor(buffer as ArrayBuffer, offset, length);
+    return ReflectConstruct(Ctor, [buffer, offset, length], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
 
-function ArrayBufferByteLength(b: object): number {
-  return isSharedArrayBuffer(b) ? SharedArrayBufferPrototypeGetByteLength(b) : ArrayBufferPrototypeGetByteLength(b);
-}
+// A view is made over its buffer, or over the input's memory from info.offset for a mapped one. (No array
+// destructuring in the loader: it would call the array iterator, which a program can replace.)
 
 export const DataViewCodec: ObjectCodec = {
   kind: Kind.DataView,
@@ -283,15 +331,17 @@ export const DataViewCodec: ObjectCodec = {
   },
   writeFill(p, o) { writePlainFill(p, o); },
   create(u: Unpickler, proto) {
-    const buffer = u.readObjectRef();
-    const info = u.bufferBases.get(buffer);
+    const ref = u.readObjectRef();
+    const info = u.buffers.get(ref);
     if (info === undefined) throw corrupt('DataView over something that is not a buffer');
     const byteOffset = u.r.u48();
     const byteLength = u.r.varint();
-    if (byteOffset < 0 || byteOffset + byteLength > ArrayBufferByteLength(buffer)) throw corrupt('DataView outside its buffer');
+    if (byteOffset + byteLength > info.length) throw corrupt('DataView outside its buffer');
+    const buffer = info.mapped ?? ref;
+    const offset = info.mapped === null ? byteOffset : info.offset + byteOffset;
     return proto === undefined
-      ? new DataViewCtor(buffer as ArrayBuffer, byteOffset, byteLength)
-      : ReflectConstruct(DataViewCtor, [buffer, byteOffset, byteLength], u.newTargetFor(proto));
+      ? new DataViewCtor(buffer as ArrayBuffer, offset, byteLength)
+      : ReflectConstruct(DataViewCtor, [buffer, offset, byteLength], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },
 };

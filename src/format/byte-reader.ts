@@ -9,17 +9,26 @@ import { keepAlive } from '../util/keep-alive.js';
 
 export class ByteReader {
   readonly buf: Uint8Array;
-  private readonly nodeBuf: Buffer;
-  private readonly view: DataView;
+  // Made on first use: a small payload often needs neither, and making both cost as much as its whole load.
+  private nodeBufOrNull: Buffer | null = null;
+  private viewOrNull: DataView | null = null;
   pos: number;
   end: number;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf;
-    this.nodeBuf = BufferFrom(buf.buffer, buf.byteOffset, buf.length);
-    this.view = new DataViewCtor(buf.buffer, buf.byteOffset, buf.length);
     this.pos = start;
     this.end = end;
+  }
+
+  private get nodeBuf(): Buffer {
+    const buf = this.buf;
+    return this.nodeBufOrNull ??= BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  private get view(): DataView {
+    const buf = this.buf;
+    return this.viewOrNull ??= new DataViewCtor(buf.buffer, buf.byteOffset, buf.length);
   }
 
   get remaining(): number {
@@ -75,11 +84,16 @@ export class ByteReader {
   }
 
   u48(): number {
-    if (this.pos + 6 > this.end) throw corrupt('unexpected end of data');
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint16(this.pos + 4, true);
-    this.pos += 6;
-    return hi * 0x100000000 + lo;
+    const p = this.pos;
+    if (p + 6 > this.end) throw corrupt('unexpected end of data');
+    // Byte loads rather than the DataView: a payload that needs no other fixed-width read then never makes one.
+    const b = this.buf;
+    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+    const hi = b[p + 4]! | (b[p + 5]! << 8);
+    this.pos = p + 6;
+    // Optimised code would box `0 * 2**32 + lo` as a heap number; a small integer keeps every field that
+    // stores it (lengths, offsets) a small-integer field, whose object maps then never change (keep-alive.ts).
+    return hi === 0 ? lo : hi * 0x100000000 + lo;
   }
 
   bigInt64(): bigint {

@@ -12,7 +12,8 @@ import type { ByteWriter } from './byte-writer.js';
 
 export const MAGIC = [0x50, 0x4b, 0x4c, 0x41] as const;
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
+/** 1: buffer records may carry an `at` field (BufferFlag.HasAt). */
+export const FORMAT_MINOR = 1;
 export const PIKALA_VERSION = '0.1.0';
 
 export const enum HeaderFlag {
@@ -29,7 +30,6 @@ export interface Header {
   major: number;
   minor: number;
   flags: number;
-  producer: string;
 }
 
 export function writeHeader(w: ByteWriter, flags: number): void {
@@ -41,6 +41,7 @@ export function writeHeader(w: ByteWriter, flags: number): void {
   for (let i = 0; i < PRODUCER.length; i++) w.u8(PRODUCER.charCodeAt(i) & 0xff);
 }
 
+/** Reads and checks the header; the producer text is skipped (it is decoded only for an error message). */
 export function readHeader(r: ByteReader): Header {
   if (r.remaining < MAGIC.length + 3) throw corrupt(`${r.remaining} bytes is too short for a header`);
   for (let i = 0; i < MAGIC.length; i++) {
@@ -52,13 +53,22 @@ export function readHeader(r: ByteReader): Header {
   const flags = r.u8();
   const n = r.count();
   if (n > 256) throw corrupt('producer text too long');
-  const producer = r.latin1(n);
-  if (major !== FORMAT_MAJOR) {
-    throw new PikalaError('PIKALA_VERSION',
-      `payload uses format ${major}.${minor} (written by ${producer || 'an unknown producer'}); ` +
-      `this pikala ${PIKALA_VERSION} reads format ${FORMAT_MAJOR}.x. Load it with a pikala release that reads ` +
-      `format ${major}, or dump it again with this one.`);
+  const producerAt = r.pos;
+  r.bytes(n);
+  if (major !== FORMAT_MAJOR || minor > FORMAT_MINOR) {
+    const end = r.pos;
+    r.pos = producerAt;
+    const producer = r.latin1(n) || 'an unknown producer';
+    r.pos = end;
+    // A newer minor adds records or fields this reader would misread: say so instead of failing half-way.
+    throw new PikalaError('PIKALA_VERSION', major !== FORMAT_MAJOR
+      ? `payload uses format ${major}.${minor} (written by ${producer}); this pikala ${PIKALA_VERSION} reads ` +
+        `format ${FORMAT_MAJOR}.x. Load it with a pikala release that reads format ${major}, or dump it again ` +
+        'with this one.'
+      : `payload uses format ${major}.${minor} (written by ${producer}); this pikala ${PIKALA_VERSION} reads ` +
+        `format ${FORMAT_MAJOR}.0 to ${FORMAT_MAJOR}.${FORMAT_MINOR}. Load it with the newer pikala, or dump it ` +
+        'again with this one.');
   }
   if ((flags & ~(HeaderFlag.Signed | HeaderFlag.HasCode)) !== 0) throw corrupt(`unknown header flags ${flags}`);
-  return { major, minor, flags, producer };
+  return { major, minor, flags };
 }

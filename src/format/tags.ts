@@ -45,6 +45,13 @@ export const enum Tag {
 }
 
 /** Kinds of the generic Object record. */
+/** The flags byte of an ArrayBuffer/SharedArrayBuffer record (codecs/binary.ts). */
+export const enum BufferFlag {
+  Resizable = 1,
+  /** A u48 `at` follows the length: the payload offset of the bytes when a reader may map them in place, else 0. */
+  HasAt = 2,
+}
+
 export const enum Kind {
   Ordinary = 0,
   Array = 1,

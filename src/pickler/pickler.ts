@@ -670,6 +670,7 @@ export class Pickler {
 
   /** Writes a reference to an object that already exists on the receiver (memoized or built-in). */
   writeDepRef(dep: object): void {
+    if (this.buffers.size !== 0) this.buffers.noteDepRef(dep);
     const id = this.memoId(dep);
     if (id !== undefined) { this.w.tagVarint(Tag.Ref, id); return; }
     const path = this.hooks.builtinPath?.(dep);

@@ -13,7 +13,7 @@ import {
   ArrayPrototype, BigIntFn, MapPrototypeSet, ObjectDefineProperty, ObjectFreeze, ObjectGetOwnPropertyDescriptor,
   ObjectGetOwnPropertyNames, ObjectPreventExtensions, ObjectPrototype, ObjectSeal, SetPrototypeAdd, SymbolFn,
   SymbolFor, TypedArrayPrototypeSet, Uint8ArrayCtor, isArrayIndex, ArrayIsArray, isTypedArray,
-  SafeMap, SafeSet,
+  SafeMap, SafeSet, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset, isSharedArrayBuffer,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
 import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
@@ -78,8 +78,26 @@ export interface UnpicklerHooks {
   resolveBuiltin?(path: string, dataOnly: boolean): object | undefined;
 }
 
+/**
+ * A buffer being loaded. `mapped` is null for a buffer of its own (its bytes are copied in by the Bytes
+ * record); otherwise the key is an internal stand-in and views are made over `mapped` (the input's
+ * ArrayBuffer) from `offset`, which is payload offset `at`. (A class, kept alive below like the other per-load
+ * objects: see util/keep-alive.ts.)
+ */
+export class BufferInfo {
+  filled = false;
+  constructor(readonly length: number, readonly mapped: ArrayBuffer | null, readonly at: number, readonly offset: number) {}
+}
+
+interface DeferredFill {
+  readFill(u: Unpickler, o: object): void;
+  multiFill?: boolean;
+}
+
 export interface UnpicklerOptions {
   allowCode: boolean;
+  /** Views whose bytes can be mapped in place are made over the input's memory (LoadOptions.zeroCopy). */
+  zeroCopy?: boolean;
   hooks: UnpicklerHooks;
   /** The caller's load options, for codecs that need them (module resolution). */
   options?: unknown;
@@ -145,8 +163,15 @@ export class Unpickler {
   /** The string table (format/string-table.ts), taken for the duration of load(). */
   private strings: StringTable = NO_STRINGS;
   private readonly shapes: ReadShape[] = [];
-  private readonly newTargets = new SafeMap<object, Function>();
-  readonly bufferBases = new SafeMap<object, { base: number; length: number }>();
+  // Made on first use: most loads need none of them, and three Maps per load cost more than a small payload's
+  // whole body.
+  private newTargets: SafeMap<object, Function> | null = null;
+  private bufferInfos: SafeMap<object, BufferInfo> | null = null;
+  /** Every buffer created so far (or its stand-in, when its views are mapped over the input): see BufferInfo. */
+  get buffers(): SafeMap<object, BufferInfo> {
+    return this.bufferInfos ??= new SafeMap();
+  }
+  readonly zeroCopy: boolean;
   readonly allowCode: boolean;
   readonly hooks: UnpicklerHooks;
   readonly options: unknown;
@@ -162,9 +187,13 @@ export class Unpickler {
   private fEnd: number[] = [];
   private sp = 0;
 
-  constructor(bytes: Uint8Array, start: number, end: number, options: UnpicklerOptions) {
-    this.r = new ByteReader(bytes, start, end);
+  /** Reads the body from `reader`'s position (after the header) to its end (before any signature). */
+  constructor(reader: ByteReader, options: UnpicklerOptions) {
+    this.r = reader;
+    const bytes = reader.buf;
+    const start = reader.pos, end = reader.end;
     this.allowCode = options.allowCode;
+    this.zeroCopy = options.zeroCopy === true && !isSharedArrayBuffer(TypedArrayPrototypeGetBuffer(bytes));
     this.hooks = options.hooks;
     this.options = options.options;
     this.arrayIndexHazard = indexHazard();
@@ -225,7 +254,7 @@ export class Unpickler {
     }
     if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the end`);
     if (this.missingBytes !== 0) throw corrupt('a buffer\'s bytes are missing');
-    this.deferredCodec.forEach((c) => { if (!c.multiFill) throw corrupt('objects were left unfilled'); });
+    this.deferredCodecs?.forEach((c) => { if (!c.multiFill) throw corrupt('objects were left unfilled'); });
     return root;
   }
 
@@ -239,7 +268,11 @@ export class Unpickler {
   }
 
   /** Codecs of objects whose fill comes later (Define / Deferred). */
-  readonly deferredCodec = new SafeMap<object, { readFill(u: Unpickler, o: object): void; multiFill?: boolean }>();
+  private deferredCodecs: SafeMap<object, DeferredFill> | null = null;
+  /** Objects created by Define records whose fill has not been read yet. */
+  get deferredCodec(): SafeMap<object, DeferredFill> {
+    return this.deferredCodecs ??= new SafeMap();
+  }
   /** Decoder-side state of the code layer (the payload's code prologue), set by hooks.readPrologue. */
   code: unknown = null;
 
@@ -672,14 +705,35 @@ export class Unpickler {
   private readBytes(): void {
     const r = this.r;
     const target = this.memoAt(r.varint());
-    const info = this.bufferBases.get(target as object);
+    const info = this.buffers.get(target as object);
     if (info === undefined) throw corrupt('bytes for something that is not a buffer');
-    if (info.length < 0) throw corrupt('bytes of one buffer written twice');
+    if (info.filled) throw corrupt('bytes of one buffer written twice');
     r.skipAlign(8);
-    const src = r.bytes(info.length);
-    TypedArrayPrototypeSet(new Uint8ArrayCtor(target as ArrayBuffer), src);
+    if (info.mapped !== null) {
+      // Its views already use these bytes in place: they must be exactly where the record said.
+      if (r.pos !== info.at) throw corrupt('mapped bytes are not where their buffer said');
+      r.bytes(info.length);
+    } else {
+      TypedArrayPrototypeSet(new Uint8ArrayCtor(target as ArrayBuffer), r.bytes(info.length));
+    }
     if (info.length > 0) this.missingBytes--;
-    this.bufferBases.set(target as object, { base: info.base, length: -1 });
+    info.filled = true;
+  }
+
+  /**
+   * The offset in the input's ArrayBuffer (`inputBuffer`) at which the `length` bytes at payload offset `at`
+   * can serve as a buffer's memory in place, or -1 when they cannot (not zeroCopy, shared memory, not 8-byte
+   * aligned in memory, or out of range).
+   */
+  mapInPlace(at: number, length: number): number {
+    const r = this.r;
+    if (!this.zeroCopy || at < r.pos || length > r.end - at) return -1;
+    const offset = TypedArrayPrototypeGetByteOffset(r.buf) + at;
+    return offset % 8 === 0 ? offset : -1;
+  }
+
+  get inputBuffer(): ArrayBuffer {
+    return TypedArrayPrototypeGetBuffer(this.r.buf) as ArrayBuffer;
   }
 
   private announced = 0;
@@ -723,11 +777,12 @@ export class Unpickler {
   /** A constructor whose `prototype` is `proto`, for Reflect.construct of built-ins with a custom prototype. */
   newTargetFor(proto: object | null): Function {
     const key = proto === null ? NULL_KEY : proto;
-    let nt = this.newTargets.get(key);
+    const newTargets = this.newTargets ??= new SafeMap();
+    let nt = newTargets.get(key);
     if (nt === undefined) {
       nt = function () { /* new.target carrier */ };
       ObjectDefineProperty(nt, 'prototype', { value: proto });
-      this.newTargets.set(key, nt);
+      newTargets.set(key, nt);
     }
     return nt;
   }
@@ -775,5 +830,6 @@ function hasIndexProperties(o: object): boolean {
 }
 
 keepAlive(new FillState({}));
+keepAlive(new BufferInfo(0, null, 0, 0));
 keepAlive(new ReadShape(['keep'], false));
-keepAlive(new Unpickler(new Uint8Array(0), 0, 0, { allowCode: false, hooks: {} }));
+keepAlive(new Unpickler(new ByteReader(new Uint8Array(0)), { allowCode: false, hooks: {} }));
