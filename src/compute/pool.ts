@@ -841,7 +841,9 @@ class PoolCore {
     let batchError: unknown = undefined;
     if (batchBytes !== null) {
       this.counters.bytesReceived += batchBytes.byteLength;
-      try { batch = loads(batchBytes); } catch (e) { batchError = e; }
+      // The batch was transferred or copied to this thread and is read once: its typed arrays are handed over as
+      // views instead of being copied again (results of one batch then share its memory).
+      try { batch = loads(batchBytes, { zeroCopy: true }); } catch (e) { batchError = e; }
     }
     for (let i = 0; i < r.length; i += RESULT_STRIDE) {
       const t = s.inflight.get(r[i] as number);
@@ -864,7 +866,9 @@ class PoolCore {
         let value: unknown;
         try {
           if (status === Status.OkRaw) value = data;
-          else if (status === Status.OkBytes) value = loads(data as Uint8Array);
+          // A result payload of its own (a copy or a transfer, exactly sized): a large typed array in it is
+          // handed over as a view instead of being copied once more.
+          else if (status === Status.OkBytes) value = loads(data as Uint8Array, { zeroCopy: true });
           else if (batch !== null) value = batch[data as number];
           else throw batchError;
         } catch (e) {

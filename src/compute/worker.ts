@@ -160,7 +160,8 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     try {
       const fn = functionFor(fid);
       t0 = performance.now(); // the timing feeds the pool's estimates: loading the function is a one-off
-      const input = (flags & TaskFlag.Bytes ? loads(data as Uint8Array) : data) as unknown[];
+      // The task's bytes are this worker's alone (a copy or a transfer): its typed arrays can be views over them.
+      const input = (flags & TaskFlag.Bytes ? loads(data as Uint8Array, { zeroCopy: true }) : data) as unknown[];
       if (flags & TaskFlag.Chunk) {
         return runChunk(id, fn, input, base, (flags & TaskFlag.Timed) !== 0, t0, 0, new Array(input.length));
       }

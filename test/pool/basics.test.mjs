@@ -10,7 +10,7 @@ import * as wt from 'node:worker_threads';
 import { Pool, PikalaError } from '../../dist/esm/index.js';
 import { FIXTURES, PIKALA_CJS, PIKALA_ESM, ROOT } from '../harness/roundtrip.mjs';
 import {
-  Interval, TaskError, add, countCalls, describeMap, failOn, makeInterval, slowDouble, square, transform,
+  Interval, TaskError, add, countCalls, describeMap, failOn, makeInterval, scaleArray, slowDouble, square, transform,
 } from '../fixtures/pool/work.mjs';
 
 const run = promisify(execFile);
@@ -100,6 +100,17 @@ test('map: results in input order, any iterable, typed arrays, empty input', asy
   assert.deepEqual(await pool.map(transform, [1, 2]), [transform(1), transform(2)]);
   async function* gen() { for (let i = 0; i < 50; i++) { await null; yield i; } }
   assert.deepEqual(await pool.map(square, gen()), Array.from({ length: 50 }, (_, i) => i * i));
+});
+
+test('run: large typed arrays travel without a copy on load (views over the task and result payloads)', async () => {
+  const input = Float64Array.from({ length: 200_000 }, (_, i) => i / 3);
+  const { out, inputWasView } = await pool.run(scaleArray, input, 2);
+  assert.equal(inputWasView, true, 'the worker got a view over its task payload');
+  assert.ok(out.buffer.byteLength > out.byteLength, 'the result is a view over its result payload');
+  assert.equal(out.length, input.length);
+  for (const i of [0, 1, 77_777, 199_999]) assert.equal(out[i], input[i] * 2);
+  out[0] = 5; // the result owns its memory as far as anyone can tell
+  assert.equal(out[0], 5);
 });
 
 test('map: objects in and out, chunkSize, concurrency and progress', async () => {
