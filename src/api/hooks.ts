@@ -2,7 +2,7 @@
  * Wires the code layer (functions, classes, modules, built-ins) into the data walkers. The walkers know
  * nothing about code; they call these hooks when they meet it.
  */
-import type { PicklerHooks } from '../pickler/pickler.js';
+import type { Pickler, PicklerHooks } from '../pickler/pickler.js';
 import type { UnpicklerHooks } from '../pickler/unpickler.js';
 import type { LoadOptions } from './options.js';
 import { builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
@@ -37,57 +37,70 @@ CODECS[Kind.Instance] = instanceCodec(decodeClassPlans) as ObjectCodec;
 CODECS[Kind.ClassMember] = memberCodec({ memberOf(): never { throw new Error('decode-only codec'); } }) as ObjectCodec;
 CODECS[Kind.ModuleRef] = moduleRefCodec({ moduleRefOf(): never { throw new Error('decode-only codec'); } });
 
-export function picklerHooks(): PicklerHooks {
-  let planner: FunctionPlanner | null = null;
-  const getPlanner = () => (planner ??= new FunctionPlanner());
-  return {
-    builtinPath,
-    knownBuiltinPath,
-    moduleObjectPath: (o) => (isBuiltinModuleObject(o) ? builtinPath(o) : undefined),
-    moduleReference(p, o) {
-      const planner = getPlanner();
-      if (!planner.moduleRefFor(o)) return false;
-      p.writeRecord(o, planner.moduleRefCodec, null, false);
-      return true;
-    },
-    visitFunction(p, fn) {
-      const path = builtinPath(fn);
-      if (path !== undefined) { p.writeBuiltin(fn, path); return; }
-      const planner = getPlanner();
-      if (planner.moduleRefFor(fn)) {
-        p.ensureDeps(fn, planner.moduleRefCodec, null);
-        p.writeRecord(fn, planner.moduleRefCodec, null, false);
-        return;
-      }
-      const codec = planner.plan(p, fn, false) as ObjectCodec<object>;
-      const proto = ObjectGetPrototypeOf(fn);
-      p.ensureDeps(fn, codec, proto);
-      p.writeRecord(fn, codec, proto, false);
-    },
-    functionCodec(p, fn) {
-      const planner = getPlanner();
-      if (planner.moduleRefFor(fn)) return planner.moduleRefCodec;
-      return planner.plan(p, fn, true) as ObjectCodec<object>;
-    },
-    internalCodec(o) {
-      return isEnv(o) ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
-    },
-    specialCodec(p, o) {
-      if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
-      return getPlanner().specialCodec(p, o);
-    },
-    instanceCodec(p, o, proto, brand) {
-      return getPlanner().instanceCodecFor(p, o, proto, brand);
-    },
-    writePendingFill(p) {
-      return (planner !== null && planner.writePendingFill(p)) || writePendingWeakEntries(p);
-    },
-    prologue() {
-      return planner !== null ? planner.prologue() : null;
-    },
-  };
+/**
+ * The code layer's hooks, one object for the process: per-dump state (the function planner) lives on the
+ * Pickler (`codeState`), made on first need. Hooks made per dump were closures that optimised code inlined
+ * and embedded; every major GC then collected them and threw that code away.
+ */
+function plannerOf(p: Pickler): FunctionPlanner {
+  return (p.codeState ??= new FunctionPlanner()) as FunctionPlanner;
 }
 
+const PICKLER_HOOKS: PicklerHooks = {
+  builtinPath,
+  knownBuiltinPath,
+  moduleObjectPath: (o) => (isBuiltinModuleObject(o) ? builtinPath(o) : undefined),
+  moduleReference(p, o) {
+    const planner = plannerOf(p);
+    if (!planner.moduleRefFor(o)) return false;
+    p.writeRecord(o, planner.moduleRefCodec, null, false);
+    return true;
+  },
+  visitFunction(p, fn) {
+    const path = builtinPath(fn);
+    if (path !== undefined) { p.writeBuiltin(fn, path); return; }
+    const planner = plannerOf(p);
+    if (planner.moduleRefFor(fn)) {
+      p.ensureDeps(fn, planner.moduleRefCodec, null);
+      p.writeRecord(fn, planner.moduleRefCodec, null, false);
+      return;
+    }
+    const codec = planner.plan(p, fn, false) as ObjectCodec<object>;
+    const proto = ObjectGetPrototypeOf(fn);
+    p.ensureDeps(fn, codec, proto);
+    p.writeRecord(fn, codec, proto, false);
+  },
+  functionCodec(p, fn) {
+    const planner = plannerOf(p);
+    if (planner.moduleRefFor(fn)) return planner.moduleRefCodec;
+    return planner.plan(p, fn, true) as ObjectCodec<object>;
+  },
+  internalCodec(o) {
+    return isEnv(o) ? (ScopeCodec as unknown as ObjectCodec<object>) : undefined;
+  },
+  specialCodec(p, o) {
+    if (isEnv(o)) return ScopeCodec as unknown as ObjectCodec<object>;
+    return plannerOf(p).specialCodec(p, o);
+  },
+  instanceCodec(p, o, proto, brand) {
+    return plannerOf(p).instanceCodecFor(p, o, proto, brand);
+  },
+  writePendingFill(p) {
+    const planner = p.codeState as FunctionPlanner | null;
+    return (planner !== null && planner.writePendingFill(p)) || writePendingWeakEntries(p);
+  },
+  prologue(p) {
+    const planner = p.codeState as FunctionPlanner | null;
+    return planner !== null ? planner.prologue() : null;
+  },
+};
+
+export function picklerHooks(): PicklerHooks {
+  return PICKLER_HOOKS;
+}
+
+const UNPICKLER_HOOKS: UnpicklerHooks = { resolveBuiltin, readPrologue };
+
 export function unpicklerHooks(_options: LoadOptions | undefined): UnpicklerHooks {
-  return { resolveBuiltin, readPrologue };
+  return UNPICKLER_HOOKS;
 }

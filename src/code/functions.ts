@@ -32,6 +32,7 @@ import { moduleRefCodec } from '../codecs/modules.js';
 import { isArgumentsObject, isModuleNamespaceObject, isProxy } from '../util/primordials.js';
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
+import { keepAlive } from '../util/keep-alive.js';
 
 const AsyncFunctionPrototype = ObjectGetPrototypeOf(async function () { /* probe */ }) as object;
 const GeneratorFunctionPrototype = ObjectGetPrototypeOf(function* () { /* probe */ }) as object;
@@ -856,3 +857,6 @@ function describe(fn: Function): string {
 }
 
 export type { FunctionCapture };
+
+// A planner is made per dump that meets code or a record that could be a package member: see util/keep-alive.ts.
+keepAlive(new FunctionPlanner());

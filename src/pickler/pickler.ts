@@ -85,20 +85,6 @@ export interface PicklerHooks {
  */
 const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
-/**
- * Calls a per-object hook through one shared call site. The code layer makes new hook closures for every dump.
- * Called directly, a hook's call site records the closure it first sees (weakly), the optimizing compiler
- * inlines that very closure, and the first major GC after its dump collects it and discards the optimized
- * walker ("weak objects" deoptimization): the next few dumps then ran unoptimized, (b) 3-4x slower after each
- * gc(). Different hooks pass through this site (and two stand-ins at load, below), so its feedback is
- * megamorphic: optimized code calls through it generically and embeds no closure.
- */
-function callHook<A, B, R>(f: (a: A, b: B) => R, a: A, b: B): R {
-  return f(a, b);
-}
-callHook((a: number, b: number) => a + b, 1, 2);
-callHook((a: string, b: string) => a < b, 'a', 'b');
-
 /** No reserved object. */
 const NOTHING: object = {};
 
@@ -157,6 +143,9 @@ export class Pickler {
   /** True while writing a Define record (an object needed to create another one). */
   writingDependency = false;
   readonly hooks: PicklerHooks;
+
+  /** The code layer's state for this dump (its function planner), made by its hooks on first need. */
+  codeState: unknown = null;
 
   constructor(hooks: PicklerHooks = {}, capacity?: number) {
     this.w = new ByteWriter(capacity);
@@ -538,9 +527,9 @@ export class Pickler {
       // Module objects (require('node:path')) look like plain records but travel by reference.
       const hooks = this.hooks;
       if (hooks.moduleObjectPath !== undefined) {
-        const path = callHook(hooks.moduleObjectPath, o, undefined);
+        const path = hooks.moduleObjectPath(o);
         if (path !== undefined) { this.writeBuiltin(o, path); return; }
-        if (callHook(hooks.moduleReference!, this, o)) return;
+        if (hooks.moduleReference!(this, o)) return;
       }
       const keys = ObjectKeys(o);
       const node = this.shapes.lookup(keys);
