@@ -104,6 +104,9 @@ export interface UnpicklerOptions {
 }
 
 const HOLE_VALUE: object = Object.freeze({ hole: true });
+const MEMO_CHUNK_BITS = 10;
+const MEMO_CHUNK = 1 << MEMO_CHUNK_BITS;
+const NO_CHUNK: unknown[] = [];
 /** The string table of an Unpickler outside load(): its epoch never matches a slot's. */
 const NO_STRINGS = new StringTable();
 NO_STRINGS.epoch = -2;
@@ -159,7 +162,14 @@ function makeTemplate(keys: string[]): object {
 
 export class Unpickler {
   readonly r: ByteReader;
-  readonly memo: unknown[] = [];
+  /**
+   * Every object read so far, by id, in chunks of MEMO_CHUNK: one array of tens of thousands of entries lives
+   * in large-object space (old generation), and every store of a new object into it took the write barrier's
+   * slow path (12% of loading (a)); a small chunk is young like the objects stored in it.
+   */
+  private memoChunks: unknown[][] = [];
+  private memoChunk: unknown[] = NO_CHUNK;
+  private memoCount = 0;
   /** The string table (format/string-table.ts), taken for the duration of load(). */
   private strings: StringTable = NO_STRINGS;
   private readonly shapes: ReadShape[] = [];
@@ -212,7 +222,8 @@ export class Unpickler {
       // on its first survival: left referencing the loaded objects, that dead old array would keep them (and
       // everything young they reach) alive through every scavenge until the next full GC. Measured on (a):
       // decode 4 ms or 8 ms depending on whether a scavenge happened mid-load.
-      this.memo.length = 0;
+      this.memoChunks = [];
+      this.memoChunk = NO_CHUNK;
     }
   }
 
@@ -766,12 +777,22 @@ export class Unpickler {
   }
 
   memoPush(o: unknown): void {
-    this.memo[this.memo.length] = o;
+    const i = this.memoCount++ & (MEMO_CHUNK - 1);
+    if (i === 0) {
+      this.memoChunk = new Array(MEMO_CHUNK);
+      this.memoChunks[this.memoChunks.length] = this.memoChunk;
+    }
+    this.memoChunk[i] = o;
   }
 
   memoAt(id: number): unknown {
-    if (id >= this.memo.length) throw corrupt(`reference ${id} to an object not yet defined`);
-    return this.memo[id];
+    if (id >= this.memoCount) throw corrupt(`reference ${id} to an object not yet defined`);
+    return this.memoChunks[id >>> MEMO_CHUNK_BITS]![id & (MEMO_CHUNK - 1)];
+  }
+
+  /** How many objects were read so far. */
+  get memoSize(): number {
+    return this.memoCount;
   }
 
   /** A constructor whose `prototype` is `proto`, for Reflect.construct of built-ins with a custom prototype. */
