@@ -602,11 +602,13 @@ export class Unpickler {
       const keys: string[] = [];
       let hazard = false;
       const hazards = (this.objectHazards ??= protoHazards(ObjectPrototype));
+      // In an unmodified realm the only such key is __proto__: a string comparison instead of a Set lookup.
+      const onlyProto = hazards.size === 1;
       for (let i = 0; i < n; i++) {
         const k = this.readOne();
         if (typeof k !== 'string') throw corrupt('shape key is not a string');
         keys[keys.length] = k;
-        if (hazards.has(k) || this.arrayIndexHazard && isIndex(k)) hazard = true;
+        if ((onlyProto ? k === '__proto__' : hazards.has(k)) || this.arrayIndexHazard && isIndex(k)) hazard = true;
       }
       this.shapes[this.shapes.length] = new ReadShape(keys, hazard);
       id = this.shapes.length;
