@@ -17,10 +17,10 @@ export const enum Tag {
   NaN = 0x46,          // one canonical NaN so output is deterministic
   BigInt64 = 0x47,     // 8 bytes little-endian two's complement
   BigInt = 0x48,       // sign byte, varint byte count, magnitude bytes little-endian
-  StrLatin1 = 0x49,    // varint length, latin1 bytes; enters the string table
-  StrUtf8 = 0x4a,      // varint byte length, UTF-8 bytes (well-formed text); enters the string table
-  StrUtf16 = 0x4b,     // varint code-unit count, UTF-16LE code units (lone surrogates kept); enters the table
-  StrRef = 0x4c,       // varint index into the string table
+  StrLatin1 = 0x49,    // varint length, latin1 bytes; enters the string window
+  StrUtf8 = 0x4a,      // varint byte length, UTF-8 bytes (well-formed text); enters the string window
+  StrUtf16 = 0x4b,     // varint code-unit count, UTF-16LE code units (lone surrogates kept); enters the window
+  StrRef = 0x4c,       // varint d: the string d strings back in the string window
   StrEmpty = 0x4d,
   SymbolUnique = 0x4e,     // description: Undefined or a string; enters the object memo
   SymbolRegistered = 0x4f, // key string (Symbol.for); enters the object memo

@@ -16,7 +16,7 @@ import {
   SafeMap, SafeSet,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
-import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
+import { READER_STRINGS, StringRing } from '../format/string-table.js';
 import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
 import { keepAlive } from '../util/keep-alive.js';
 import { maps } from '../util/natives.js';
@@ -86,9 +86,8 @@ export interface UnpicklerOptions {
 }
 
 const HOLE_VALUE: object = Object.freeze({ hole: true });
-/** The string table of an Unpickler outside load(): its epoch never matches a slot's. */
-const NO_STRINGS = new StringTable();
-NO_STRINGS.epoch = -2;
+/** The string window of an Unpickler outside load(). */
+const NO_STRINGS = new StringRing();
 
 // Captured when pikala loads, like the primordials: a program that replaces them is never called by loads.
 const JSONParse = JSON.parse;
@@ -142,8 +141,8 @@ function makeTemplate(keys: string[]): object {
 export class Unpickler {
   readonly r: ByteReader;
   readonly memo: unknown[] = [];
-  /** The string table (format/string-table.ts), taken for the duration of load(). */
-  private strings: StringTable = NO_STRINGS;
+  /** The string window (format/string-table.ts), taken for the duration of load(). */
+  private strings: StringRing = NO_STRINGS;
   private readonly shapes: ReadShape[] = [];
   private readonly newTargets = new SafeMap<object, Function>();
   readonly bufferBases = new SafeMap<object, { base: number; length: number }>();
@@ -173,7 +172,7 @@ export class Unpickler {
 
   /** Reads the body: the code prologue, the root value, then deferred fills and buffer bytes, up to End. */
   load(): unknown {
-    this.strings = StringTable.take(READER_STRINGS);
+    this.strings = StringRing.take(READER_STRINGS);
     try {
       return this.loadBody();
     } finally {
@@ -477,10 +476,10 @@ export class Unpickler {
       switch (tag) {
         case Tag.StrLatin1: return this.keep(r.latin1(r.varint()));
         case Tag.StrRef: {
-          const slot = r.varint();
-          const t = this.strings;
-          if (slot >= STRING_SLOTS || t.epochs[slot] !== t.epoch) throw corrupt(`reference to string slot ${slot}, which holds none`);
-          return t.slots[slot];
+          const d = r.varint();
+          const s = this.strings.ref(d);
+          if (s === undefined) throw corrupt(`reference to the string ${d} strings back, which the window does not hold`);
+          return s;
         }
         case Tag.ObjShape: return this.readShaped();
         case Tag.Array: {
@@ -543,11 +542,10 @@ export class Unpickler {
     }
   }
 
-  /** Stores a literal string in its slot of the string table (empty strings are never literals). */
+  /** Pushes a literal string on the string window (empty strings are never literals). */
   private keep(s: string): string {
     if (s.length === 0) throw corrupt('empty string literal');
-    this.strings.set(s, stringHash(s));
-    return s;
+    return this.strings.push(s);
   }
 
   private readShaped(): object {

@@ -62,28 +62,12 @@ export function str(s) {
 }
 
 /**
- * The hash of the string table (src/format/string-table.ts): every string record enters slot
- * `stringHash(s) >>> 20` of a 4096-slot table, replacing what was there.
+ * A reference to the string `d` strings back in the string window (src/format/string-table.ts): every string
+ * record (literal or reference) pushes its string, and `StrRef d` is the string pushed d pushes ago.
  */
-export function stringHash(s) {
-  const n = s.length;
-  let h = Math.imul(n, 0x9e3779b1) ^ s.charCodeAt(0);
-  h = Math.imul(h, 0x85ebca6b) ^ s.charCodeAt(n - 1);
-  if (n > 2) {
-    h = Math.imul(h, 0xc2b2ae35) ^ s.charCodeAt(n >> 1);
-    h = Math.imul(h, 0x27d4eb2f) ^ s.charCodeAt(n - 2);
-    if (n > 4) {
-      h = Math.imul(h, 0x165667b1) ^ s.charCodeAt(1);
-      h = Math.imul(h, 0x9e3779b1) ^ s.charCodeAt(n >> 2);
-    }
-  }
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return h ^ (h >>> 13);
-}
-
-/** A reference to string `s` written before (by its slot in the string table), or to slot `s` if a number. */
-export function strRef(s) {
-  return [TAG.StrRef, ...varint(typeof s === 'number' ? s : stringHash(s) >>> 20)];
+export function strRef(d = 1) {
+  if (typeof d !== 'number' || d < 1) throw new TypeError('strRef takes a distance ≥ 1');
+  return [TAG.StrRef, ...varint(d)];
 }
 
 /** Small integers 0–63 are their own tag; others are zigzag varints. */
