@@ -53,11 +53,18 @@ export function u48(n) {
   return out;
 }
 
-/** A string value: latin1 record when every code unit fits a byte, UTF-8 record otherwise. */
+/**
+ * A string value as the writer encodes it: latin1 when every code unit fits a byte; otherwise, up to 42 code
+ * units, UTF-16 unless UTF-8 is strictly smaller (and well-formed); longer, UTF-8 unless it holds a lone surrogate.
+ */
 export function str(s) {
   if (s.length === 0) return [TAG.StrEmpty];
   if (/^[\0-\xff]*$/.test(s)) return [TAG.StrLatin1, ...varint(s.length), ...Buffer.from(s, 'latin1')];
   const b = Buffer.from(s, 'utf8');
+  const wellFormed = s.isWellFormed();
+  if (!wellFormed || (s.length <= 42 && 2 * s.length <= b.length)) {
+    return [TAG.StrUtf16, ...varint(s.length), ...Buffer.from(s, 'utf16le')];
+  }
   return [TAG.StrUtf8, ...varint(b.length), ...b];
 }
 
