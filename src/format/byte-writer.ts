@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { StringIsWellFormed } from '../util/primordials.js';
-import { Tag } from './tags.js';
+import { SHORT_STRING_MAX, Tag } from './tags.js';
 import { charCodeAt } from './string-table.js';
 import { keepAlive } from '../util/keep-alive.js';
 
@@ -170,13 +170,18 @@ export class ByteWriter {
   string(s: string): void {
     const n = s.length;
     if (n < 0x80) {
-      // Short strings: write latin1 directly while scanning; most strings end here.
+      // Short strings: write latin1 directly while scanning; most strings end here, and most of those have
+      // their length in the tag.
       if (this.pos + n + 2 > this.buf.length) this.grow(n + 2);
       const buf = this.buf;
       const start = this.pos;
-      buf[start] = Tag.StrLatin1;
-      buf[start + 1] = n;
-      let p = start + 2;
+      let p = start + 1;
+      if (n <= SHORT_STRING_MAX) {
+        buf[start] = Tag.StrLatin1Short - 1 + n;
+      } else {
+        buf[start] = Tag.StrLatin1;
+        buf[p++] = n;
+      }
       for (let i = 0; i < n; i++) {
         const c = charCodeAt(s, i);
         if (c > 0xff) {

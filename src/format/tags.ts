@@ -42,7 +42,15 @@ export const enum Tag {
 
   // code
   Code = 0x5b,         // first tag of the body when the payload holds code: the code prologue
+
+  // 0x5c–0x7f are free.
+  // short strings: the tag holds the length or the distance (most strings are short; one byte less each)
+  StrLatin1Short = 0x80, // 0x80–0xbf: latin1 string of 1–64 bytes (tag - 0x7f), the bytes follow; enters the window
+  StrRefShort = 0xc0,    // 0xc0–0xff: StrRef of distance 1–64 (tag - 0xbf)
 }
+
+/** The longest latin1 string, and the farthest reference, that a one-byte tag holds. */
+export const SHORT_STRING_MAX = 64;
 
 /** Kinds of the generic Object record. */
 export const enum Kind {

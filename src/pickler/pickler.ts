@@ -9,7 +9,7 @@
 import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { FLAGS_OFFSET, HeaderFlag, writeHeader } from '../format/header.js';
-import { Attr, Integrity, Tag } from '../format/tags.js';
+import { Attr, Integrity, SHORT_STRING_MAX, Tag } from '../format/tags.js';
 import { StringIndex, WRITER_STRINGS } from '../format/string-table.js';
 import {
   ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
@@ -330,7 +330,11 @@ export class Pickler {
   writeString(s: string): void {
     if (s.length === 0) { this.w.u8(Tag.StrEmpty); return; }
     const d = this.strings.find(s);
-    if (d !== 0) { this.w.tagVarint(Tag.StrRef, d); return; }
+    if (d !== 0) {
+      if (d <= SHORT_STRING_MAX) this.w.u8(Tag.StrRefShort - 1 + d);
+      else this.w.tagVarint(Tag.StrRef, d);
+      return;
+    }
     this.w.string(s);
   }
 

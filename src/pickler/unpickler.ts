@@ -473,14 +473,13 @@ export class Unpickler {
     for (;;) {
       const tag = r.u8();
       if (tag < FIXINT_LIMIT) return tag;
+      if (tag >= Tag.StrLatin1Short) {
+        if (tag < Tag.StrRefShort) return this.strings.push(r.latin1(tag - (Tag.StrLatin1Short - 1)));
+        return this.stringRef(tag - (Tag.StrRefShort - 1));
+      }
       switch (tag) {
         case Tag.StrLatin1: return this.keep(r.latin1(r.varint()));
-        case Tag.StrRef: {
-          const d = r.varint();
-          const s = this.strings.ref(d);
-          if (s === undefined) throw corrupt(`reference to the string ${d} strings back, which the window does not hold`);
-          return s;
-        }
+        case Tag.StrRef: return this.stringRef(r.varint());
         case Tag.ObjShape: return this.readShaped();
         case Tag.Array: {
           const n = r.count(1);
@@ -540,6 +539,12 @@ export class Unpickler {
           throw corrupt(`unknown tag 0x${tag.toString(16)} at offset ${r.pos - 1}`);
       }
     }
+  }
+
+  private stringRef(d: number): string {
+    const s = this.strings.ref(d);
+    if (s === undefined) throw corrupt(`reference to the string ${d} strings back, which the window does not hold`);
+    return s;
   }
 
   /** Pushes a literal string on the string window (empty strings are never literals). */

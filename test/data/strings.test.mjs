@@ -123,6 +123,12 @@ test('crafted references: distance 1 up to the strings pushed so far and 4096; 0
   corrupt(array([[TAG.StrLatin1, 0]]));
   corrupt(array([[TAG.StrUtf8, 0]]));
   corrupt(array([[TAG.StrUtf16, 0]]));
+  // The long forms stay valid for any length and distance.
+  assert.deepEqual(load(array([[TAG.StrLatin1, 1, 0x61], [TAG.StrRef, 1], [TAG.StrUtf16, 1, 0x62, 0], [0xc1]])), ['a', 'a', 'b', 'a']);
+  // A one-byte reference beyond what the window holds, and a one-byte string cut short.
+  corrupt(array([[0xc0]]));
+  corrupt(array([str('a'), [0xc1]]));
+  corrupt([0x82, 0x61]);
   // Lengths beyond the payload.
   corrupt(array([[TAG.StrUtf16, 3, 0x41, 0, 0x42, 0]]));
   corrupt(array([[TAG.StrLatin1, 20, 0x41]]));

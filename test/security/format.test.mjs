@@ -10,7 +10,15 @@ import { dumps, loads } from '../../dist/esm/index.js';
 const cases = [
   ['small integer', 1, [1]],
   ['negative integer', -5, int(-5)],
-  ['latin1 string', 'abc', str('abc')],
+  ['latin1 string', 'abc', [TAG.StrLatin1Short + 2, 97, 98, 99]],
+  ['latin1 string of 64 bytes', 'y'.repeat(64), [0xbf, ...Buffer.from('y'.repeat(64))]],
+  ['latin1 string of 65 bytes', 'y'.repeat(65), [TAG.StrLatin1, 65, ...Buffer.from('y'.repeat(65))]],
+  ['latin1 string of 128 bytes', 'y'.repeat(128), [TAG.StrLatin1, 0x80, 1, ...Buffer.from('y'.repeat(128))]],
+  // 'q' repeats often enough that the writer keeps looking every string up.
+  ['string reference 64 back (one byte)', ['r', 'q', ...Array.from({ length: 31 }, (_, i) => [`s${i}`, 'q']).flat(), 'r'],
+    array([str('r'), str('q'), ...Array.from({ length: 31 }, (_, i) => [str(`s${i}`), [0xc1]]).flat(1), [0xff]])],
+  ['string reference 65 back', ['r', 'q', ...Array.from({ length: 31 }, (_, i) => [`s${i}`, 'q']).flat(), 'z', 'r'],
+    array([str('r'), str('q'), ...Array.from({ length: 31 }, (_, i) => [str(`s${i}`), [0xc1]]).flat(1), str('z'), [TAG.StrRef, 65]])],
   ['short string, UTF-8 smaller', 'abc\u20ac', [TAG.StrUtf8, 6, 97, 98, 99, 0xe2, 0x82, 0xac]],
   ['short string, UTF-8 as large as UTF-16', 'a\u20ac', [TAG.StrUtf16, 2, 97, 0, 0xac, 0x20]],
   ['short CJK string', '\u4e2d\u6587', [TAG.StrUtf16, 2, 0x2d, 0x4e, 0x87, 0x65]],

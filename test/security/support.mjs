@@ -15,7 +15,7 @@ export const TAG = Object.freeze({
   Undefined: 0x40, Null: 0x41, False: 0x42, True: 0x43, Int: 0x44, Float64: 0x45, NaN: 0x46, BigInt64: 0x47,
   BigInt: 0x48, StrLatin1: 0x49, StrUtf8: 0x4a, StrUtf16: 0x4b, StrRef: 0x4c, StrEmpty: 0x4d, SymbolUnique: 0x4e,
   SymbolRegistered: 0x4f, SymbolWellKnown: 0x50, Ref: 0x51, Define: 0x52, Fill: 0x53, Bytes: 0x54, End: 0x55,
-  Hole: 0x56, ObjShape: 0x57, Array: 0x58, Object: 0x59, Builtin: 0x5a, Code: 0x5b,
+  Hole: 0x56, ObjShape: 0x57, Array: 0x58, Object: 0x59, Builtin: 0x5a, Code: 0x5b, StrLatin1Short: 0x80, StrRefShort: 0xc0,
 });
 
 export const KIND = Object.freeze({
@@ -54,12 +54,16 @@ export function u48(n) {
 }
 
 /**
- * A string value as the writer encodes it: latin1 when every code unit fits a byte; otherwise, up to 42 code
+ * A string value as the writer encodes it: latin1 when every code unit fits a byte (up to 64 bytes with the
+ * length in the tag); otherwise, up to 42 code
  * units, UTF-16 unless UTF-8 is strictly smaller (and well-formed); longer, UTF-8 unless it holds a lone surrogate.
  */
 export function str(s) {
   if (s.length === 0) return [TAG.StrEmpty];
-  if (/^[\0-\xff]*$/.test(s)) return [TAG.StrLatin1, ...varint(s.length), ...Buffer.from(s, 'latin1')];
+  if (/^[\0-\xff]*$/.test(s)) {
+    const bytes = [...Buffer.from(s, 'latin1')];
+    return s.length <= 64 ? [TAG.StrLatin1Short - 1 + s.length, ...bytes] : [TAG.StrLatin1, ...varint(s.length), ...bytes];
+  }
   const b = Buffer.from(s, 'utf8');
   const wellFormed = s.isWellFormed();
   if (!wellFormed || (s.length <= 42 && 2 * s.length <= b.length)) {
@@ -74,7 +78,7 @@ export function str(s) {
  */
 export function strRef(d = 1) {
   if (typeof d !== 'number' || d < 1) throw new TypeError('strRef takes a distance ≥ 1');
-  return [TAG.StrRef, ...varint(d)];
+  return d <= 64 ? [TAG.StrRefShort - 1 + d] : [TAG.StrRef, ...varint(d)];
 }
 
 /** Small integers 0–63 are their own tag; others are zigzag varints. */
