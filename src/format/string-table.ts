@@ -109,11 +109,13 @@ export class StringIndex {
   readonly slots: (string | undefined)[] = new Array(INDEX_SLOTS).fill(undefined);
   readonly hashes = new Int32Array(INDEX_SLOTS);
   /**
-   * Each slot's position in the writer's count of pushed strings. The count never goes back (a double: 2^53
-   * strings), and take() moves it a whole window ahead, so an entry of an earlier payload is always out of reach.
+   * Each slot's position in the payload's count of pushed strings, valid when the slot's epoch is the payload's.
+   * Small integers on purpose: with doubles (a count that never resets) the distances were doubles too.
    */
-  readonly positions = new Float64Array(INDEX_SLOTS);
-  count = STRING_WINDOW;
+  readonly positions = new Int32Array(INDEX_SLOTS);
+  readonly epochs = new Int32Array(INDEX_SLOTS);
+  epoch = 0;
+  count = 0;
   misses = 0;
   skip = 0;
   busy = false;
@@ -123,7 +125,9 @@ export class StringIndex {
   static take(shared: StringIndex): StringIndex {
     const t = shared.busy ? new StringIndex() : shared;
     t.busy = true;
-    t.count += STRING_WINDOW + 1;
+    t.epoch = (t.epoch + 1) | 0;
+    if (t.epoch === 0) { t.epochs.fill(-1); t.epoch = 1; }
+    t.count = 0;
     t.misses = 0;
     t.skip = 0;
     return t;
@@ -151,7 +155,7 @@ export class StringIndex {
     h ^= h >>> 13;
     const slot = h >>> INDEX_SHIFT;
     // The full hash filters out nearly every other string before a comparison of contents.
-    if (this.hashes[slot] === h && this.slots[slot] === s) {
+    if (this.hashes[slot] === h && this.epochs[slot] === this.epoch && this.slots[slot] === s) {
       const d = count - this.positions[slot]!;
       if (d <= STRING_WINDOW) {
         this.positions[slot] = count;
@@ -162,6 +166,7 @@ export class StringIndex {
     this.slots[slot] = s;
     this.hashes[slot] = h;
     this.positions[slot] = count;
+    this.epochs[slot] = this.epoch;
     if (n > LONG_STRING) this.long[this.long.length] = slot;
     const misses = ++this.misses;
     if (misses >= MISS_STREAK) {
