@@ -133,3 +133,13 @@ test('crafted references: distance 1 up to the strings pushed so far and 4096; 0
   corrupt(array([[TAG.StrUtf16, 3, 0x41, 0, 0x42, 0]]));
   corrupt(array([[TAG.StrLatin1, 20, 0x41]]));
 });
+
+test('a payload\'s bytes do not depend on what was dumped before it (the writer\'s table outlives a dump)', () => {
+  const x = ['alpha', 'beta', 'alpha', ...Array.from({ length: 200 }, (_, i) => `x${i}`), 'beta', 'gamma', 'alpha'];
+  const y = ['gamma', 'alpha', ...Array.from({ length: 500 }, (_, i) => `y${i % 7 === 0 ? 'rep' : i}`), 'beta'];
+  const first = dumps(x);
+  dumps(y);
+  dumps(new Map([['alpha', 'beta']]));
+  assert.deepEqual(dumps(x), first);
+  sameStrings(loads(first), x);
+});
