@@ -169,26 +169,33 @@ export class ByteWriter {
   /** Writes a non-empty string with its tag, choosing latin1, UTF-8 or UTF-16 so every string is exact. */
   string(s: string): void {
     const n = s.length;
+    if (n > SHORT_STRING_MAX) { this.longerString(s, n); return; }
+    // Short strings (most of them): latin1 with the length in the tag, written while scanning. Kept small so
+    // that it inlines into the pickler's writeString.
+    if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
+    const buf = this.buf;
+    const start = this.pos;
+    buf[start] = Tag.StrLatin1Short - 1 + n;
+    let p = start + 1;
+    for (let i = 0; i < n; i++) {
+      const c = charCodeAt(s, i);
+      if (c > 0xff) { this.wide(s, n); return; }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  private longerString(s: string, n: number): void {
     if (n < 0x80) {
-      // Short strings: write latin1 directly while scanning; most strings end here, and most of those have
-      // their length in the tag.
       if (this.pos + n + 2 > this.buf.length) this.grow(n + 2);
       const buf = this.buf;
       const start = this.pos;
-      let p = start + 1;
-      if (n <= SHORT_STRING_MAX) {
-        buf[start] = Tag.StrLatin1Short - 1 + n;
-      } else {
-        buf[start] = Tag.StrLatin1;
-        buf[p++] = n;
-      }
+      buf[start] = Tag.StrLatin1;
+      buf[start + 1] = n;
+      let p = start + 2;
       for (let i = 0; i < n; i++) {
         const c = charCodeAt(s, i);
-        if (c > 0xff) {
-          if (n <= SHORT_WIDE) this.shortWide(s, n);
-          else this.wideString(s);
-          return;
-        }
+        if (c > 0xff) { this.wideString(s); return; }
         buf[p++] = c;
       }
       this.pos = p;
@@ -202,6 +209,12 @@ export class ByteWriter {
       return;
     }
     this.wideString(s);
+  }
+
+  /** A string of at most SHORT_STRING_MAX code units with one above 0xff (nothing written yet). */
+  private wide(s: string, n: number): void {
+    if (n <= SHORT_WIDE) this.shortWide(s, n);
+    else this.wideString(s);
   }
 
   /**
