@@ -46,9 +46,14 @@ export function stringHash(s: string): number {
   return h ^ (h >>> 13);
 }
 
-/** The reader's window: the last STRING_WINDOW strings, in a ring. */
+/**
+ * The reader's window: the last STRING_WINDOW strings, in a ring. The ring is a new array for every load:
+ * storing each string just made into a long-lived (old-generation) array cost a write barrier and a
+ * remembered-set entry per string (~6 ns, 7% of decoding (e)); a young array costs neither, grows only as far
+ * as the payload has strings, and is dropped with the load (nothing to clear, nothing kept alive).
+ */
 export class StringRing {
-  readonly ring: (string | undefined)[] = new Array(STRING_WINDOW).fill(undefined);
+  ring: (string | undefined)[] = [];
   /** Strings pushed during the current payload. */
   count = 0;
   busy = false;
@@ -57,11 +62,13 @@ export class StringRing {
   static take(shared: StringRing): StringRing {
     const t = shared.busy ? new StringRing() : shared;
     t.busy = true;
+    t.ring = [];
     t.count = 0;
     return t;
   }
 
   push(s: string): string {
+    // Up to STRING_WINDOW strings this appends (the index is the length); then it overwrites the oldest.
     this.ring[this.count & RING_MASK] = s;
     this.count++;
     return s;
@@ -77,11 +84,8 @@ export class StringRing {
     return s;
   }
 
-  /** Drops the payload's strings (a ring left full would keep up to 4096 of them, large texts too, alive). */
   release(): void {
-    const ring = this.ring;
-    const n = this.count < STRING_WINDOW ? this.count : STRING_WINDOW;
-    for (let i = 0; i < n; i++) ring[i] = undefined;
+    this.ring = [];
     this.count = 0;
     this.busy = false;
   }
