@@ -8,7 +8,8 @@
  * finds again is its own business, decided by a table private to the writer (StringIndex below): its hash,
  * its size and when it looks at all may change without a format change, and change only the output's size.
  * A reference re-pushes its string, so a string in steady use stays near the top of the window: small
- * distances (a 2-byte record below 128) and it is never pushed out by a stream of other strings.
+ * distances (a 1-byte record up to 64 back, 2 bytes up to 127) and it is never pushed out by a stream of
+ * other strings.
  */
 
 /** How many strings back a StrRef may reach (a format constant). */
@@ -119,7 +120,9 @@ export class StringIndex {
   readonly positions = new Int32Array(INDEX_SLOTS);
   readonly epochs = new Int32Array(INDEX_SLOTS);
   epoch = 0;
+  /** Strings pushed during the current payload (the reader's count, looked up or not). */
   count = 0;
+  /** Lookups that missed in a row, and how many strings to write before the next lookup. */
   misses = 0;
   skip = 0;
   busy = false;
