@@ -109,6 +109,7 @@ export function codeOf(u: Unpickler): LoadedCode {
 
 function readRawString(r: ByteReader): string {
   const tag = r.u8();
+  if (tag >= Tag.StrLatin1Short && tag < Tag.StrRefShort) return r.latin1(tag - (Tag.StrLatin1Short - 1));
   switch (tag) {
     case Tag.StrEmpty: return '';
     case Tag.StrLatin1: return r.latin1(r.varint());

@@ -143,6 +143,9 @@ export class ByteReader {
     if (units * 2 > this.end - this.pos) throw corrupt(`string of ${units} code units announced, ${this.end - this.pos} bytes remain`);
     const p = this.pos;
     this.pos = p + units * 2;
+    // Short strings in JavaScript, for the same reason as latin1() (the writer sends short text with a code unit
+    // above 0xff as UTF-16 when that is no larger than UTF-8).
+    if (units <= 16) return shortUtf16(this.buf, p, units);
     return this.nodeBuf.ucs2Slice(p, p + units * 2);
   }
 }
@@ -188,6 +191,12 @@ function shortUtf8(buf: Uint8Array, p: number, n: number): string | null {
   return fromUnits(units, k);
 }
 
+/** A string of `n` ≤ 16 UTF-16LE code units (lone surrogates included). */
+function shortUtf16(b: Uint8Array, p: number, n: number): string {
+  for (let i = 0; i < n; i++, p += 2) units[i] = b[p]! | (b[p + 1]! << 8);
+  return fromUnits(units, n);
+}
+
 function fromUnits(u: number[], n: number): string {
   switch (n) {
     case 1: return StringFromCharCode(u[0]!);
@@ -198,6 +207,19 @@ function fromUnits(u: number[], n: number): string {
     case 6: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!);
     case 7: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!);
     case 8: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!);
+    case 9: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!, u[8]!);
+    case 10: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!, u[8]!, u[9]!);
+    case 11: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!, u[8]!, u[9]!, u[10]!);
+    case 12: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!,
+      u[8]!, u[9]!, u[10]!, u[11]!);
+    case 13: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!,
+      u[8]!, u[9]!, u[10]!, u[11]!, u[12]!);
+    case 14: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!,
+      u[8]!, u[9]!, u[10]!, u[11]!, u[12]!, u[13]!);
+    case 15: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!,
+      u[8]!, u[9]!, u[10]!, u[11]!, u[12]!, u[13]!, u[14]!);
+    case 16: return StringFromCharCode(u[0]!, u[1]!, u[2]!, u[3]!, u[4]!, u[5]!, u[6]!, u[7]!,
+      u[8]!, u[9]!, u[10]!, u[11]!, u[12]!, u[13]!, u[14]!, u[15]!);
     default:
       // Own elements 0..n-1 only: the argument list is read without consulting any prototype.
       u.length = n;

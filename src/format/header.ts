@@ -11,9 +11,12 @@ import type { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
 
 export const MAGIC = [0x50, 0x4b, 0x4c, 0x41] as const;
-export const FORMAT_MAJOR = 1;
-/** 1: buffer records may carry an `at` field (BufferFlag.HasAt). */
-export const FORMAT_MINOR = 1;
+/**
+ * 2: strings referenced by distance in a window, one-byte string tags, short UTF-16 strings, and the buffer
+ * record's `at` field (format 1 referenced strings by table slot: a reader of one misreads the other).
+ */
+export const FORMAT_MAJOR = 2;
+export const FORMAT_MINOR = 0;
 export const PIKALA_VERSION = '0.1.0';
 
 export const enum HeaderFlag {

@@ -17,10 +17,10 @@ export const enum Tag {
   NaN = 0x46,          // one canonical NaN so output is deterministic
   BigInt64 = 0x47,     // 8 bytes little-endian two's complement
   BigInt = 0x48,       // sign byte, varint byte count, magnitude bytes little-endian
-  StrLatin1 = 0x49,    // varint length, latin1 bytes; enters the string table
-  StrUtf8 = 0x4a,      // varint byte length, UTF-8 bytes (well-formed text); enters the string table
-  StrUtf16 = 0x4b,     // varint code-unit count, UTF-16LE code units (lone surrogates kept); enters the table
-  StrRef = 0x4c,       // varint index into the string table
+  StrLatin1 = 0x49,    // varint length, latin1 bytes; enters the string window
+  StrUtf8 = 0x4a,      // varint byte length, UTF-8 bytes (well-formed text); enters the string window
+  StrUtf16 = 0x4b,     // varint code-unit count, UTF-16LE code units (lone surrogates kept); enters the window
+  StrRef = 0x4c,       // varint d: the string d strings back in the string window
   StrEmpty = 0x4d,
   SymbolUnique = 0x4e,     // description: Undefined or a string; enters the object memo
   SymbolRegistered = 0x4f, // key string (Symbol.for); enters the object memo
@@ -42,7 +42,15 @@ export const enum Tag {
 
   // code
   Code = 0x5b,         // first tag of the body when the payload holds code: the code prologue
+
+  // 0x5c–0x7f are free.
+  // short strings: the tag holds the length or the distance (most strings are short; one byte less each)
+  StrLatin1Short = 0x80, // 0x80–0xbf: latin1 string of 1–64 bytes (tag - 0x7f), the bytes follow; enters the window
+  StrRefShort = 0xc0,    // 0xc0–0xff: StrRef of distance 1–64 (tag - 0xbf)
 }
+
+/** The longest latin1 string, and the farthest reference, that a one-byte tag holds. */
+export const SHORT_STRING_MAX = 64;
 
 /** Kinds of the generic Object record. */
 /** The flags byte of an ArrayBuffer/SharedArrayBuffer record (codecs/binary.ts). */

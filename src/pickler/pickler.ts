@@ -9,8 +9,8 @@
 import { PikalaError, type PikalaErrorCode } from '../api/errors.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { FLAGS_OFFSET, HeaderFlag, writeHeader } from '../format/header.js';
-import { Attr, Integrity, Tag } from '../format/tags.js';
-import { StringTable, WRITER_STRINGS, slotOf, stringHash } from '../format/string-table.js';
+import { Attr, Integrity, SHORT_STRING_MAX, Tag } from '../format/tags.js';
+import { StringIndex, WRITER_STRINGS } from '../format/string-table.js';
 import {
   ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
   ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectIsExtensible, ObjectIsFrozen, ObjectIsSealed,
@@ -103,12 +103,12 @@ export class Pickler {
   private reserved: unknown = NOTHING;
   private nextId = 0;
   /**
-   * Recently written strings, direct-mapped by a cheap hash (format/string-table.ts): a repeated string becomes
-   * a 2–3 byte reference. A full Map of every string costs ~70 ns per string (hashing plus table growth) and
-   * would triple the time of string-heavy payloads; this table costs a few ns and catches the repetitions that
-   * matter (keys, enum-like values). A string that misses is written again, which changes size, never meaning.
+   * Where recently written strings are in the window of the format (format/string-table.ts): a repeated string
+   * becomes a 2–3 byte reference. A full Map of every string costs ~70 ns per string (hashing plus table growth)
+   * and would triple the time of string-heavy payloads; this table costs a few ns and catches the repetitions
+   * that matter (keys, enum-like values). A string that misses is written again, which changes size, never meaning.
    */
-  private readonly strings = StringTable.take(WRITER_STRINGS);
+  private readonly strings = StringIndex.take(WRITER_STRINGS);
   private readonly shapes = ShapeTable.take();
   /**
    * The two most recently used verified record maps (a reference object and its shape each). Two, because
@@ -318,15 +318,12 @@ export class Pickler {
 
   writeString(s: string): void {
     if (s.length === 0) { this.w.u8(Tag.StrEmpty); return; }
-    const h = stringHash(s);
-    const slot = slotOf(h);
-    const t = this.strings;
-    // The full hash filters out nearly every other string before a comparison of contents.
-    if (t.hashes[slot] === h && t.epochs[slot] === t.epoch && t.slots[slot] === s) {
-      this.w.tagVarint(Tag.StrRef, slot);
+    const d = this.strings.find(s);
+    if (d !== 0) {
+      if (d <= SHORT_STRING_MAX) this.w.u8(Tag.StrRefShort - 1 + d);
+      else this.w.tagVarint(Tag.StrRef, d);
       return;
     }
-    t.set(s, h);
     this.w.string(s);
   }
 

@@ -16,7 +16,7 @@ import {
   SafeMap, SafeSet, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset, isSharedArrayBuffer,
 } from '../util/primordials.js';
 import { CODECS } from '../codecs/dispatch.js';
-import { READER_STRINGS, STRING_SLOTS, StringTable, stringHash } from '../format/string-table.js';
+import { READER_STRINGS, StringRing } from '../format/string-table.js';
 import { WELL_KNOWN_SYMBOLS } from '../codecs/symbols.js';
 import { keepAlive } from '../util/keep-alive.js';
 import { maps } from '../util/natives.js';
@@ -107,9 +107,8 @@ const HOLE_VALUE: object = Object.freeze({ hole: true });
 const MEMO_CHUNK_BITS = 10;
 const MEMO_CHUNK = 1 << MEMO_CHUNK_BITS;
 const NO_CHUNK: unknown[] = [];
-/** The string table of an Unpickler outside load(): its epoch never matches a slot's. */
-const NO_STRINGS = new StringTable();
-NO_STRINGS.epoch = -2;
+/** The string window of an Unpickler outside load(). */
+const NO_STRINGS = new StringRing();
 
 // Captured when pikala loads, like the primordials: a program that replaces them is never called by loads.
 const JSONParse = JSON.parse;
@@ -170,8 +169,8 @@ export class Unpickler {
   private memoChunks: unknown[][] = [];
   private memoChunk: unknown[] = NO_CHUNK;
   private memoCount = 0;
-  /** The string table (format/string-table.ts), taken for the duration of load(). */
-  private strings: StringTable = NO_STRINGS;
+  /** The string window (format/string-table.ts), taken for the duration of load(). */
+  private strings: StringRing = NO_STRINGS;
   private readonly shapes: ReadShape[] = [];
   // Made on first use: most loads need none of them, and three Maps per load cost more than a small payload's
   // whole body.
@@ -212,16 +211,15 @@ export class Unpickler {
 
   /** Reads the body: the code prologue, the root value, then deferred fills and buffer bytes, up to End. */
   load(): unknown {
-    this.strings = StringTable.take(READER_STRINGS);
+    this.strings = StringRing.take(READER_STRINGS);
     try {
       return this.loadBody();
     } finally {
       this.strings.release();
       this.strings = NO_STRINGS;
-      // A memo of more than ~16k objects lives in large-object space, which the young-generation GC promotes
-      // on its first survival: left referencing the loaded objects, that dead old array would keep them (and
-      // everything young they reach) alive through every scavenge until the next full GC. Measured on (a):
-      // decode 4 ms or 8 ms depending on whether a scavenge happened mid-load.
+      // The memo goes with the load: its chunks may have been promoted to the old generation, and left
+      // referencing the loaded objects they would keep them (and everything young they reach) alive through
+      // every scavenge until the next full GC.
       this.memoChunks = [];
       this.memoChunk = NO_CHUNK;
     }
@@ -518,14 +516,13 @@ export class Unpickler {
     for (;;) {
       const tag = r.u8();
       if (tag < FIXINT_LIMIT) return tag;
+      if (tag >= Tag.StrLatin1Short) {
+        if (tag < Tag.StrRefShort) return this.strings.push(r.latin1(tag - (Tag.StrLatin1Short - 1)));
+        return this.stringRef(tag - (Tag.StrRefShort - 1));
+      }
       switch (tag) {
         case Tag.StrLatin1: return this.keep(r.latin1(r.varint()));
-        case Tag.StrRef: {
-          const slot = r.varint();
-          const t = this.strings;
-          if (slot >= STRING_SLOTS || t.epochs[slot] !== t.epoch) throw corrupt(`reference to string slot ${slot}, which holds none`);
-          return t.slots[slot];
-        }
+        case Tag.StrRef: return this.stringRef(r.varint());
         case Tag.ObjShape: return this.readShaped();
         case Tag.Array: {
           const n = r.count(1);
@@ -587,11 +584,16 @@ export class Unpickler {
     }
   }
 
-  /** Stores a literal string in its slot of the string table (empty strings are never literals). */
+  private stringRef(d: number): string {
+    const s = this.strings.ref(d);
+    if (s === undefined) throw corrupt(`reference to the string ${d} strings back, which the window does not hold`);
+    return s;
+  }
+
+  /** Pushes a literal string on the string window (empty strings are never literals). */
   private keep(s: string): string {
     if (s.length === 0) throw corrupt('empty string literal');
-    this.strings.set(s, stringHash(s));
-    return s;
+    return this.strings.push(s);
   }
 
   private readShaped(): object {

@@ -96,14 +96,16 @@ test('a payload whose mapped bytes are not where the buffer record says is corru
   assertIsomorphic(loads(payload), value);
 });
 
-test('format 1.1: a 1.0 payload still loads, a newer minor is refused with PIKALA_VERSION', () => {
+test('format 2.0: a newer minor is refused with PIKALA_VERSION, and so is format 1', () => {
   const value = { ab: new Uint8Array([1, 2, 3]).buffer, n: 5 };
   const payload = Buffer.from(dumps(value));
-  assert.deepEqual([payload[4], payload[5]], [1, 1]);
-  // Buffers that are values have the 1.0 record layout.
-  payload[5] = 0;
+  assert.deepEqual([payload[4], payload[5]], [2, 0]);
   assertIsomorphic(loads(payload), value);
-  payload[5] = 2;
+  payload[5] = 1;
   assert.throws(() => loads(payload), (e) => e instanceof PikalaError && e.code === 'PIKALA_VERSION' &&
-    /format 1\.2 \(written by pikala\//.test(e.message) && /reads format 1\.0 to 1\.1/.test(e.message));
+    /format 2\.1 \(written by pikala\//.test(e.message) && /reads format 2\.0 to 2\.0/.test(e.message));
+  payload[4] = 1;
+  payload[5] = 0;
+  assert.throws(() => loads(payload), (e) => e instanceof PikalaError && e.code === 'PIKALA_VERSION' &&
+    /format 1\.0/.test(e.message) && /reads format 2\.x/.test(e.message));
 });

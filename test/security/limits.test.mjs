@@ -46,7 +46,7 @@ const claims = [
   ['plain array of 2^32 elements', [TAG.Array, ...varint(2 ** 32)]],
   ['shape of 2^40 keys', [TAG.ObjShape, 0, ...varint(HUGE)]],
   ['shape id 2^40', [TAG.ObjShape, ...varint(HUGE)]],
-  ['shape of 1000 keys with no values', [TAG.ObjShape, 0, ...varint(1000), ...str('k'), ...Array(999).fill([TAG.StrRef, 0]).flat()]],
+  ['shape of 1000 keys with no values', [TAG.ObjShape, 0, ...varint(1000), ...str('k'), ...Array(999).fill([TAG.StrRef, 1]).flat()]],
   ['Map of 2^40 entries', record(KIND.Map, [], [0, ...varint(HUGE), 0])],
   ['Set of 2^40 values', record(KIND.Set, [], [0, ...varint(HUGE), 0])],
   ['generic array of length 2^32 - 1, dense', record(KIND.Array, [], [0, ...varint(2 ** 32 - 1), 0, 0])],
@@ -175,7 +175,7 @@ describe('deep nesting loads without stack overflow', () => {
   });
 
   test('generic records (non-enumerable property) nested 300,000 deep', () => {
-    const open = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...strRef('p')]));
+    const open = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...strRef(1)]));
     const first = Uint8Array.from(record(KIND.Ordinary, [], [0, 0, 1, 1, ...str('p')]));
     const body = Uint8Array.from([...first, ...nested(300_000 - 1, open)]);
     const v = loads(withHeader(body), { allowCode: false });
@@ -214,13 +214,13 @@ describe('deep nesting loads without stack overflow', () => {
 const families = [
   ['small integers', (n) => array(Array.from({ length: n }, (_, i) => int(i & 0x3f)))],
   ['records of one shape', (n) => array([shapeNew(['a', 'b'], [[1], [2]]), ...Array.from({ length: n }, () => shapeUse(1, [[1], [2]]))])],
-  ['string references', (n) => array([str('some text'), ...Array.from({ length: n }, () => strRef('some text'))])],
+  ['string references', (n) => array([str('some text'), ...Array.from({ length: n }, () => strRef(1))])],
   ['distinct short strings', (n) => array(Array.from({ length: n }, (_, i) => str(`s${i}`)))],
   ['one long string', (n) => str('x'.repeat(n * 8))],
   ['Maps of one entry', (n) => array(Array.from({ length: n }, (_, i) => record(KIND.Map, [], [0, 1, 0, ...int(i & 0x3f), 1])))],
   ['Dates', (n) => array(Array.from({ length: n }, () => record(KIND.Date, [1, 0, 0, 0, 0, 0, 0, 0, 0])))],
   ['built-in prototype references', (n) => array([record(KIND.Ordinary, [], plainFill(), { proto: builtin('Object.prototype') }),
-    ...Array.from({ length: n }, () => record(KIND.Ordinary, [], plainFill(), { proto: [TAG.Builtin, ...strRef('Object.prototype')] }))])],
+    ...Array.from({ length: n }, () => record(KIND.Ordinary, [], plainFill(), { proto: [TAG.Builtin, ...strRef(1)] }))])],
   ['nested arrays', (n) => [...nested(n, [TAG.Array, 1])]],
 ];
 
@@ -283,7 +283,7 @@ describe('work and memory a short record can make the loader repeat', () => {
   });
 
   test('records sharing one long string are refused or cost memory linear in the payload (URL, URLSearchParams)', () => {
-    // Each record names one long string by a 2-byte string-table reference. Parsing and copying it again for every
+    // Each record names one long string by a 2-byte string reference. Parsing and copying it again for every
     // record used to cost K × L time and memory (these payloads: ~3,000 and ~1,100 bytes of heap per payload byte;
     // a 72 KB payload of URLSearchParams took seconds and ~0.5 GB). The loader now charges that work against a
     // budget proportional to the payload size (PIKALA_LIMIT beyond it); sharing the parsed value would do too.
@@ -291,7 +291,7 @@ describe('work and memory a short record can make the loader repeat', () => {
     // partial work until it is collected, which says nothing about what a load keeps.
     const make = (kind, text, k) => {
       const body = [TAG.Array, ...varint(k), ...record(kind, str(text))];
-      for (let i = 1; i < k; i++) body.push(...record(kind, strRef(text)));
+      for (let i = 1; i < k; i++) body.push(...record(kind, strRef(1)));
       return payload(body);
     };
     const failures = [];
@@ -330,7 +330,7 @@ describe('work and memory a short record can make the loader repeat', () => {
       const add = (bytes) => { for (const b of bytes) body.push(b); };
       const path = 'Object' + '.prototype.constructor'.repeat(n) + '.prototype';
       add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...str(path)] }));
-      for (let i = 0; i < n; i++) add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...strRef(path)] }));
+      for (let i = 0; i < n; i++) add(record(KIND.Ordinary, [], undefined, { proto: [TAG.Builtin, ...strRef(1)] }));
       try {
         const v = loads(payload(body), { allowCode: false });
         console.log(v.length === n + 1 && v.every((o) => Object.getPrototypeOf(o) === Object.prototype) ? 'loaded' : 'wrong value');

@@ -15,7 +15,7 @@ export const TAG = Object.freeze({
   Undefined: 0x40, Null: 0x41, False: 0x42, True: 0x43, Int: 0x44, Float64: 0x45, NaN: 0x46, BigInt64: 0x47,
   BigInt: 0x48, StrLatin1: 0x49, StrUtf8: 0x4a, StrUtf16: 0x4b, StrRef: 0x4c, StrEmpty: 0x4d, SymbolUnique: 0x4e,
   SymbolRegistered: 0x4f, SymbolWellKnown: 0x50, Ref: 0x51, Define: 0x52, Fill: 0x53, Bytes: 0x54, End: 0x55,
-  Hole: 0x56, ObjShape: 0x57, Array: 0x58, Object: 0x59, Builtin: 0x5a, Code: 0x5b,
+  Hole: 0x56, ObjShape: 0x57, Array: 0x58, Object: 0x59, Builtin: 0x5a, Code: 0x5b, StrLatin1Short: 0x80, StrRefShort: 0xc0,
 });
 
 export const KIND = Object.freeze({
@@ -53,37 +53,32 @@ export function u48(n) {
   return out;
 }
 
-/** A string value: latin1 record when every code unit fits a byte, UTF-8 record otherwise. */
+/**
+ * A string value as the writer encodes it: latin1 when every code unit fits a byte (up to 64 bytes with the
+ * length in the tag); otherwise, up to 42 code
+ * units, UTF-16 unless UTF-8 is strictly smaller (and well-formed); longer, UTF-8 unless it holds a lone surrogate.
+ */
 export function str(s) {
   if (s.length === 0) return [TAG.StrEmpty];
-  if (/^[\0-\xff]*$/.test(s)) return [TAG.StrLatin1, ...varint(s.length), ...Buffer.from(s, 'latin1')];
+  if (/^[\0-\xff]*$/.test(s)) {
+    const bytes = [...Buffer.from(s, 'latin1')];
+    return s.length <= 64 ? [TAG.StrLatin1Short - 1 + s.length, ...bytes] : [TAG.StrLatin1, ...varint(s.length), ...bytes];
+  }
   const b = Buffer.from(s, 'utf8');
+  const wellFormed = s.isWellFormed();
+  if (!wellFormed || (s.length <= 42 && 2 * s.length <= b.length)) {
+    return [TAG.StrUtf16, ...varint(s.length), ...Buffer.from(s, 'utf16le')];
+  }
   return [TAG.StrUtf8, ...varint(b.length), ...b];
 }
 
 /**
- * The hash of the string table (src/format/string-table.ts): every string record enters slot
- * `stringHash(s) >>> 20` of a 4096-slot table, replacing what was there.
+ * A reference to the string `d` strings back in the string window (src/format/string-table.ts): every string
+ * record (literal or reference) pushes its string, and `StrRef d` is the string pushed d pushes ago.
  */
-export function stringHash(s) {
-  const n = s.length;
-  let h = Math.imul(n, 0x9e3779b1) ^ s.charCodeAt(0);
-  h = Math.imul(h, 0x85ebca6b) ^ s.charCodeAt(n - 1);
-  if (n > 2) {
-    h = Math.imul(h, 0xc2b2ae35) ^ s.charCodeAt(n >> 1);
-    h = Math.imul(h, 0x27d4eb2f) ^ s.charCodeAt(n - 2);
-    if (n > 4) {
-      h = Math.imul(h, 0x165667b1) ^ s.charCodeAt(1);
-      h = Math.imul(h, 0x9e3779b1) ^ s.charCodeAt(n >> 2);
-    }
-  }
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return h ^ (h >>> 13);
-}
-
-/** A reference to string `s` written before (by its slot in the string table), or to slot `s` if a number. */
-export function strRef(s) {
-  return [TAG.StrRef, ...varint(typeof s === 'number' ? s : stringHash(s) >>> 20)];
+export function strRef(d = 1) {
+  if (typeof d !== 'number' || d < 1) throw new TypeError('strRef takes a distance ≥ 1');
+  return d <= 64 ? [TAG.StrRefShort - 1 + d] : [TAG.StrRef, ...varint(d)];
 }
 
 /** Small integers 0–63 are their own tag; others are zigzag varints. */
@@ -133,7 +128,7 @@ export function ref(n) {
 }
 
 /** A header with an empty producer text. */
-export function header({ flags = 0, major = 1, minor = 0 } = {}) {
+export function header({ flags = 0, major = 2, minor = 0 } = {}) {
   return [0x50, 0x4b, 0x4c, 0x41, major, minor, flags, 0];
 }
 
