@@ -331,6 +331,8 @@ function loadedBuiltinModules(list: readonly string[]): string[] {
 /** The path of a built-in object, or undefined. */
 export function builtinPath(o: object): string | undefined {
   const reg = getRegistry();
+  let path = reg.pathOf.get(o);
+  if (path !== undefined) return path;
   // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
   // walking them costs tens of milliseconds, which every first dump of a user function would pay.
   // (A function Proxy is never one: reading its name would run its traps.)
@@ -338,11 +340,10 @@ export function builtinPath(o: object): string | undefined {
   if (!expensive && typeof o === 'function' && isProgramFunction(o)) {
     // No walk can find it, so none runs for it; the modules loaded by now are still walked, later, when
     // some other lookup needs them, so that every path is the one a full walk now would give.
-    const path = reg.pathOf.get(o);
-    if (path === undefined) reg.walkLoadedModules();
-    return path;
+    reg.walkLoadedModules();
+    return undefined;
   }
-  let path = reg.find(o);
+  path = reg.find(o);
   if (path === undefined) {
     reg.walkLoadedModules();
     path = reg.find(o);
@@ -383,7 +384,9 @@ export function isBuiltinModuleObject(o: object): boolean {
 /** The path of `o` among the standard globals and intrinsics, without looking at modules. */
 export function knownBuiltinPath(o: object): string | undefined {
   const reg = getRegistry();
-  return typeof o === 'function' && isProgramFunction(o) ? reg.pathOf.get(o) : reg.find(o);
+  const path = reg.pathOf.get(o);
+  if (path !== undefined || typeof o === 'function' && isProgramFunction(o)) return path;
+  return reg.find(o);
 }
 
 const PATH_ROOT = /^(%[A-Za-z]+%|node:[a-z_/0-9]+|[A-Za-z_$][\w$]*)/;
