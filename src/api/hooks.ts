@@ -5,7 +5,7 @@
 import type { Pickler, PicklerHooks } from '../pickler/pickler.js';
 import type { UnpicklerHooks } from '../pickler/unpickler.js';
 import type { LoadOptions } from './options.js';
-import { builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
+import { builtinMiss, builtinPath, isBuiltinModuleObject, knownBuiltinPath, resolveBuiltin } from '../code/registry.js';
 import { FunctionPlanner } from '../code/functions.js';
 import { isEnv } from '../code/closures.js';
 import { ScopeCodec, boundCodec, functionCodec } from '../codecs/functions.js';
@@ -46,9 +46,14 @@ function plannerOf(p: Pickler): FunctionPlanner {
   return (p.codeState ??= new FunctionPlanner()) as FunctionPlanner;
 }
 
+// Scope environments are pikala's own objects, made during the dump: never built-ins. Asking the registry
+// would make it walk every built-in just to miss.
+const builtinPathHook = (o: object): string | undefined => (isEnv(o) ? builtinMiss() : builtinPath(o));
+const knownBuiltinPathHook = (o: object): string | undefined => (isEnv(o) ? undefined : knownBuiltinPath(o));
+
 const PICKLER_HOOKS: PicklerHooks = {
-  builtinPath,
-  knownBuiltinPath,
+  builtinPath: builtinPathHook,
+  knownBuiltinPath: knownBuiltinPathHook,
   moduleObjectPath: (o) => (isBuiltinModuleObject(o) ? builtinPath(o) : undefined),
   moduleReference(p, o) {
     const planner = plannerOf(p);

@@ -23,7 +23,9 @@ import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
 import { captureFunction, captureFunctions, proxyTarget, scriptUrl, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, isModuleObject, isNodeInternal, knownBuiltinPath } from './registry.js';
-import { closureWrites, enclosingClassMember, enclosingFunctionNames, functionOffset, scriptInfo, strictAt } from './script-info.js';
+import {
+  closureWrites, enclosingClassMember, enclosingFunctionNames, functionOffset, mayNameFunction, scriptInfo, strictAt,
+} from './script-info.js';
 import { ModuleRef, esmPackageRef, isModuleRef, defaultBase, isRequireFunction, packageImports, packageRefOf, packageVersionOf, refreshPackageIndex } from './modules.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -497,6 +499,9 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const none = { scoped: null, loose: new Map<string, unknown>() };
     const candidates = free.filter((n) => !inScopes.has(n));
     if (candidates.length === 0) return none;
+    // Whether or not the script parses, a name no function of it bears and no scope shows is no such name.
+    if (!mayNameFunction(fn, candidates) &&
+      !candidates.some((n) => capture.scopes.some((s) => s.type === 'Closure' && s.name === n))) return none;
     const info = scriptInfo(capture.scriptId, fn);
     const enclosing = info === undefined ? null
       : enclosingFunctionNames(info, functionOffset(fn, info, capture.line, capture.column));

@@ -169,13 +169,26 @@ export function scriptSourceById(scriptId: string): string | undefined {
 const scriptUrls = new Map<string, string>();
 
 /**
- * The URL (file:// or node:) of a script by id, from the Debugger's list of parsed scripts. Enabling the
- * Debugger costs ~30 ms, so the list is read once and again only for scripts parsed since.
+ * The URL (file:// or node:) of a script by id (undefined when it has none).
+ *
+ * Enabling the Debugger replays a scriptParsed event for every script of the process (~30 ms in a fresh
+ * one), so the Profiler's best-effort coverage is asked first: one reply that lists, with the same URLs, every
+ * script that has a live function that ran or whose enclosing function ran (~3 ms). A function that was
+ * never called, in a script whose other functions are all gone, is missing there: only then is the Debugger's
+ * list read. The Profiler is never disabled again: `Profiler.disable` resets the precise coverage that
+ * another session (NODE_V8_COVERAGE, c8) may be collecting, and an enabled Profiler costs nothing.
  */
 export function scriptUrl(scriptId: string): string | undefined {
   const hit = scriptUrls.get(scriptId);
   if (hit !== undefined) return hit || undefined;
   const s = getSession();
+  try {
+    s.post('Profiler.enable', {});
+    const scripts = s.post<{ result: { scriptId: string; url: string }[] }>('Profiler.getBestEffortCoverage', {}).result;
+    for (let i = 0; i < scripts.length; i++) scriptUrls.set(scripts[i]!.scriptId, scripts[i]!.url);
+  } catch { /* the Debugger's list below */ }
+  const covered = scriptUrls.get(scriptId);
+  if (covered !== undefined) return covered || undefined;
   const onParsed = (m: { params: { scriptId: string; url: string } }) => { scriptUrls.set(m.params.scriptId, m.params.url); };
   try {
     s.on('Debugger.scriptParsed', onParsed);

@@ -104,9 +104,80 @@ export function isModuleObject(o: object): boolean {
   return false;
 }
 
+/**
+ * One breadth-first walk over own data properties, so the shortest path wins and every run finds the same one.
+ * It advances one object at a time: a lookup stops it as soon as the object it wants is registered (the
+ * first path an object gets is final), so a dump that needs `Function.prototype` does not pay for the
+ * thousands of objects behind it.
+ */
+class Walk {
+  private level: [string, object][] = [];
+  private next: [string, object][] = [];
+  private index = 0;
+  private depth = 1;
+  private started = false;
+
+  constructor(private readonly pathOf: Map<object, string>, private roots: (() => [string, object][]) | [string, object][],
+    private readonly maxDepth: number) {}
+
+  /** Registers the roots (depth 0); the rest waits for step. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const roots = typeof this.roots === 'function' ? this.roots() : this.roots;
+    this.roots = [];
+    for (const [path, v] of roots) {
+      if (this.pathOf.has(v)) continue;
+      this.pathOf.set(v, path);
+      this.level.push([path, v]);
+    }
+  }
+
+  get done(): boolean {
+    return this.started && (this.depth >= this.maxDepth || this.index >= this.level.length && this.next.length === 0);
+  }
+
+  /** Registers the properties of the next object of the current level. */
+  step(): void {
+    this.start();
+    if (this.index >= this.level.length) {
+      this.level = this.next;
+      this.next = [];
+      this.index = 0;
+      this.depth++;
+      if (this.depth >= this.maxDepth || this.level.length === 0) return;
+    }
+    const [path, obj] = this.level[this.index++]!;
+    if (obj === globalThis) return;
+    const pathOf = this.pathOf;
+    let keys: (string | symbol)[];
+    try { keys = ReflectOwnKeys(obj); } catch { return; }
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const d = ObjectGetOwnPropertyDescriptor(obj, key);
+      if (d === undefined) continue;
+      if (typeof key === 'symbol' && !WELL_KNOWN_SYMBOL_NAMES.has(key)) continue;
+      if (!('value' in d)) continue;
+      const v = d.value as unknown;
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
+      if (pathOf.has(v)) continue;
+      // The module system's records of the program's own files (require.cache, process.mainModule and
+      // every Module object) are the program's: on another machine they are other files, or none.
+      if (USER_STATE_KEYS.has(key as string) || isModuleObject(v)) continue;
+      // What a program attached to a built-in (Math.myHelper = () => ...) is the program's, not the runtime's.
+      if (looksAdded(v, path)) continue;
+      const p = path + segment(key)!;
+      pathOf.set(v, p);
+      this.next.push([p, v]);
+    }
+  }
+}
+
 class Registry {
   readonly pathOf = new Map<object, string>();
   private readonly walkedModules = new Set<string>();
+  /** Walks in the order they were due; each finishes before the next starts, as if each ran when due. */
+  private readonly walks: Walk[] = [];
 
   constructor() {
     const roots: [string, object][] = [];
@@ -115,7 +186,21 @@ class Registry {
       if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
     }
     roots.push(...HIDDEN_INTRINSICS);
-    this.walk(roots, 4);
+    const walk = new Walk(this.pathOf, roots, 4);
+    walk.start();
+    this.walks.push(walk);
+  }
+
+  /** The path of `o` among the walks due so far, advancing them only until `o` has one. */
+  find(o: object): string | undefined {
+    let path = this.pathOf.get(o);
+    while (path === undefined && this.walks.length !== 0) {
+      const walk = this.walks[0]!;
+      if (walk.done) { this.walks.shift(); continue; }
+      walk.step();
+      path = this.pathOf.get(o);
+    }
+    return path;
   }
 
   private walkedExpensive = false;
@@ -129,63 +214,31 @@ class Registry {
       const v = globalValue(name);
       if (v !== null && (typeof v === 'object' || typeof v === 'function')) roots.push([name, v as object]);
     }
-    this.walk(roots, 3);
-  }
-
-  /** Breadth-first over own data properties, so the shortest path wins and every run finds the same one. */
-  walk(roots: [string, object][], maxDepth: number): void {
-    let level: [string, object][] = [];
-    for (const [path, v] of roots) {
-      if (this.pathOf.has(v)) continue;
-      this.pathOf.set(v, path);
-      level.push([path, v]);
-    }
-    for (let depth = 1; depth < maxDepth && level.length !== 0; depth++) {
-      const next: [string, object][] = [];
-      for (const [path, obj] of level) {
-        if (obj === globalThis) continue;
-        let keys: (string | symbol)[];
-        try { keys = ReflectOwnKeys(obj); } catch { continue; }
-        for (const key of keys) {
-          const d = ObjectGetOwnPropertyDescriptor(obj, key);
-          if (d === undefined) continue;
-          const candidates: [string, unknown][] = [];
-          const seg = segment(key);
-          if (seg === undefined) continue;
-          if ('value' in d) candidates.push([path + seg, d.value]);
-          for (const [p, v] of candidates) {
-            if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
-            if (this.pathOf.has(v as object)) continue;
-            // The module system's records of the program's own files (require.cache, process.mainModule and
-            // every Module object) are the program's: on another machine they are other files, or none.
-            if (USER_STATE_KEYS.has(key as string) || isModuleObject(v as object)) continue;
-            // What a program attached to a built-in (Math.myHelper = () => ...) is the program's, not the runtime's.
-            if (depth >= 1 && looksAdded(v as object, p)) continue;
-            this.pathOf.set(v as object, p);
-            next.push([p, v as object]);
-          }
-        }
-      }
-      level = next;
-    }
+    this.walks.push(new Walk(this.pathOf, roots, 3));
   }
 
   private seenLoadList = -1;
 
-  /** Registers the exports of built-in modules loaded so far (loading none). */
+  /**
+   * Makes the exports of the built-in modules loaded so far (loading none) due for a walk. Which modules
+   * are loaded is fixed now; their exports are read when the walk starts.
+   */
   walkLoadedModules(): void {
-    const count = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.length ?? 0;
+    const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+    const count = list.length;
     if (count === this.seenLoadList) return;
     this.seenLoadList = count;
-    const loaded = loadedBuiltinModules();
-    const roots: [string, object][] = [];
-    for (const name of loaded) {
-      if (this.walkedModules.has(name)) continue;
-      this.walkedModules.add(name);
-      const exports = loadBuiltin(name);
-      if (exports !== undefined) roots.push([`node:${name}`, exports]);
-    }
-    if (roots.length !== 0) this.walk(roots, 3);
+    const loaded = loadedBuiltinModules(list.slice(0, count));
+    this.walks.push(new Walk(this.pathOf, () => {
+      const roots: [string, object][] = [];
+      for (const name of loaded) {
+        if (this.walkedModules.has(name)) continue;
+        this.walkedModules.add(name);
+        const exports = loadBuiltin(name);
+        if (exports !== undefined) roots.push([`node:${name}`, exports]);
+      }
+      return roots;
+    }, 3));
   }
 }
 
@@ -198,7 +251,7 @@ function looksAdded(v: object, path: string): boolean {
   if (typeof v !== 'function') return false;
   let text: string;
   try { text = FunctionPrototypeToString(v); } catch { return false; }
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) return false;
+  if (NATIVE_TEXT.test(text)) return false;
   // Everything ECMAScript itself defines is native code in V8: a JavaScript function under Math, JSON,
   // Object, Array... is the program's. Only Node's globals and modules hold Node's own JavaScript.
   const root = /^[A-Za-z_$][\w$]*/.exec(path)?.[0];
@@ -207,12 +260,7 @@ function looksAdded(v: object, path: string): boolean {
   let source: string | undefined;
   try { source = maps.scriptSource(v as Function); } catch { return false; }
   if (typeof source !== 'string') return false;
-  let internal = internalSources.get(source);
-  if (internal === undefined) {
-    internal = /\bprimordials\b/.test(source);
-    internalSources.set(source, internal);
-  }
-  return !internal;
+  return !isInternalSource(source);
 }
 const internalSources = new Map<string, boolean>();
 const ECMASCRIPT_ROOTS = new Set(GLOBAL_NAMES.slice(0, GLOBAL_NAMES.indexOf('process')));
@@ -223,6 +271,10 @@ export function isNodeInternal(fn: Function): boolean | undefined {
   let source: string | undefined;
   try { source = maps.scriptSource(fn); } catch { return undefined; }
   if (typeof source !== 'string') return false;
+  return isInternalSource(source);
+}
+
+function isInternalSource(source: string): boolean {
   let internal = internalSources.get(source);
   if (internal === undefined) {
     internal = /\bprimordials\b/.test(source);
@@ -230,6 +282,21 @@ export function isNodeInternal(fn: Function): boolean | undefined {
   }
   return internal;
 }
+
+/**
+ * Whether `fn` is JavaScript of the program (not native, not Node's): exactly the functions looksAdded
+ * turns away, so no walk below a root can register one. Only a root, a global the program replaced, can.
+ */
+function isProgramFunction(fn: Function): boolean {
+  if (maps === null || isProxy(fn)) return false;
+  let source: string | undefined;
+  try { source = maps.scriptSource(fn); } catch { return false; }
+  if (typeof source !== 'string' || isInternalSource(source)) return false;
+  let text: string;
+  try { text = FunctionPrototypeToString(fn); } catch { return false; }
+  return !NATIVE_TEXT.test(text);
+}
+const NATIVE_TEXT = /\{\s*\[native code\]\s*\}\s*$/;
 
 let registry: Registry | null = null;
 function getRegistry(): Registry {
@@ -248,9 +315,8 @@ function loadBuiltin(name: string): object | undefined {
   }
 }
 
-/** Built-in modules this process has already loaded, so looking at them has no side effect. */
-function loadedBuiltinModules(): string[] {
-  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+/** Built-in modules this process has already loaded (per `list`, its moduleLoadList), so looking at them has no side effect. */
+function loadedBuiltinModules(list: readonly string[]): string[] {
   const loaded = new Set<string>();
   for (const entry of list) {
     const m = /^NativeModule (.+)$/.exec(entry);
@@ -266,18 +332,34 @@ function loadedBuiltinModules(): string[] {
 export function builtinPath(o: object): string | undefined {
   const reg = getRegistry();
   let path = reg.pathOf.get(o);
+  if (path !== undefined) return path;
+  // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
+  // walking them costs tens of milliseconds, which every first dump of a user function would pay.
+  // (A function Proxy is never one: reading its name would run its traps.)
+  const expensive = typeof o === 'function' && !isProxy(o) && EXPENSIVE_GLOBALS.includes(functionName(o as Function));
+  if (!expensive && typeof o === 'function' && isProgramFunction(o)) {
+    // No walk can find it, so none runs for it; the modules loaded by now are still walked, later, when
+    // some other lookup needs them, so that every path is the one a full walk now would give.
+    reg.walkLoadedModules();
+    return undefined;
+  }
+  path = reg.find(o);
   if (path === undefined) {
     reg.walkLoadedModules();
-    path = reg.pathOf.get(o);
-    // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
-    // walking them costs tens of milliseconds, which every first dump of a user function would pay.
-    // (A function Proxy is never one: reading its name would run its traps.)
-    if (path === undefined && typeof o === 'function' && !isProxy(o) && EXPENSIVE_GLOBALS.includes(functionName(o as Function))) {
+    path = reg.find(o);
+    if (path === undefined && expensive) {
       reg.walkExpensiveGlobals();
-      path = reg.pathOf.get(o);
+      path = reg.find(o);
     }
   }
   return path;
+}
+
+/** What builtinPath does for an object that is known not to be a built-in, without looking. */
+export function builtinMiss(): undefined {
+  // A miss makes the modules loaded by now due for a walk: later paths stay those of the full lookup.
+  getRegistry().walkLoadedModules();
+  return undefined;
 }
 
 const moduleObjects = new WeakSet<object>();
@@ -291,7 +373,7 @@ export function isBuiltinModuleObject(o: object): boolean {
   const count = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.length ?? 0;
   if (count !== moduleObjectsSeen) {
     moduleObjectsSeen = count;
-    for (const name of loadedBuiltinModules()) {
+    for (const name of loadedBuiltinModules((process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [])) {
       const exports = loadBuiltin(name);
       if (exports !== undefined) moduleObjects.add(exports);
     }
@@ -301,7 +383,10 @@ export function isBuiltinModuleObject(o: object): boolean {
 
 /** The path of `o` among the standard globals and intrinsics, without looking at modules. */
 export function knownBuiltinPath(o: object): string | undefined {
-  return getRegistry().pathOf.get(o);
+  const reg = getRegistry();
+  const path = reg.pathOf.get(o);
+  if (path !== undefined || typeof o === 'function' && isProgramFunction(o)) return path;
+  return reg.find(o);
 }
 
 const PATH_ROOT = /^(%[A-Za-z]+%|node:[a-z_/0-9]+|[A-Za-z_$][\w$]*)/;

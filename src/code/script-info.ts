@@ -53,6 +53,23 @@ export function scriptInfo(scriptId: string, fn: Function): ScriptInfo | undefin
   return info;
 }
 
+// Between `function` (or `function*`) and a function's name: white space, comments, the generator star.
+const BEFORE_NAME = String.raw`(?:\s|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/|\/\/[^\n\r\u2028\u2029]*|<!--[^\n\r\u2028\u2029]*|-->[^\n\r\u2028\u2029]*|\*)*`;
+
+/**
+ * False when no function in `fn`'s script can be named one of `names` (so none of them is the name of an
+ * enclosing function expression), read from the text without parsing it: a whole-script parse is the
+ * costliest part of a first dump, and most free names (Math, console) never name a function. True when it
+ * may, or when pikala cannot tell (no source; a `\u` escape could spell a name).
+ */
+export function mayNameFunction(fn: Function, names: readonly string[]): boolean {
+  let source: string | undefined;
+  try { source = maps?.scriptSource(fn); } catch { source = undefined; }
+  if (typeof source !== 'string' || source.includes('\\u')) return true;
+  const alternatives = names.map((n) => n.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')).join('|');
+  return new RegExp(`function${BEFORE_NAME}(?:${alternatives})`).test(source);
+}
+
 /** The offset of `fn` in its script. */
 export function functionOffset(fn: Function, info: ScriptInfo, line: number, column: number): number {
   try {

@@ -76,6 +76,10 @@ cases('functions/kinds.mjs', {}, [
     name: 'enclosingExpressionNames',
     check: (v) => [v.arrow(), v.fromGenerator(), v.recursive(5)],
     expect: [['self', 3, 'function'], 'counter', 120] },
+  { title: 'closures using the name of an enclosing named function expression written after comments or a generator star',
+    name: 'enclosingNamesAfterComments',
+    check: (v) => [v.arrow(), v.fromGenerator()],
+    expect: [['mine', 1], 'gen2'] },
   { title: 'an async closure using the name of an enclosing named function expression fails with PIKALA_CAPTURE',
     name: 'enclosingNameInAsync', error: { code: 'PIKALA_CAPTURE', path: 'root.cache.fn', message: /'later'/ } },
   { title: 'methods and accessors shipped without their object keep their name and text, and ship again', name: 'detachedMethod',
@@ -96,4 +100,9 @@ cases('functions/kinds.cjs', {}, [
   { title: 'CommonJS module scope: module bindings, helpers and require()d modules', name: 'commonjsScope',
     check: (f) => [f(2), f(3), f.name], expect: [[14, 1, 'b.txt'], [21, 2, 'b.txt'], 'useModule'] },
   { title: 'CommonJS arrow with a template literal', name: 'commonjsArrow', check: (f) => f('x'), expect: 'x:7' },
+]);
+
+cases('functions/kinds-escaped.mjs', {}, [
+  { title: 'a closure using the name of an enclosing named function expression spelled with a Unicode escape',
+    name: 'enclosingNameEscaped', check: (v) => v.arrow(), expect: 'esc' },
 ]);
