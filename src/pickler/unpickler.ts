@@ -106,6 +106,7 @@ export interface UnpicklerOptions {
 const HOLE_VALUE: object = Object.freeze({ hole: true });
 const MEMO_CHUNK_BITS = 10;
 const MEMO_CHUNK = 1 << MEMO_CHUNK_BITS;
+const MEMO_FIRST = 16;
 const NO_CHUNK: unknown[] = [];
 /** The string window of an Unpickler outside load(). */
 const NO_STRINGS = new StringRing();
@@ -675,17 +676,19 @@ export class Unpickler {
     return v as object;
   }
 
-  private readonly builtins = new SafeMap<string, object | undefined>();
+  /** Built-in paths resolved in this load (made on first use, like the other maps). */
+  private builtins: SafeMap<string, object | undefined> | null = null;
 
   private readBuiltin(): object {
     const path = this.readString();
     let resolved: object | undefined;
-    if (this.builtins.has(path)) {
-      resolved = this.builtins.get(path);
+    const builtins = this.builtins ??= new SafeMap();
+    if (builtins.has(path)) {
+      resolved = builtins.get(path);
     } else {
       this.charge(path.length);
       resolved = this.hooks.resolveBuiltin?.(path, !this.allowCode);
-      this.builtins.set(path, resolved);
+      builtins.set(path, resolved);
     }
     if (resolved === undefined) {
       if (!this.allowCode) {
@@ -781,10 +784,15 @@ export class Unpickler {
   }
 
   memoPush(o: unknown): void {
-    const i = this.memoCount++ & (MEMO_CHUNK - 1);
+    const n = this.memoCount++;
+    const i = n & (MEMO_CHUNK - 1);
     if (i === 0) {
-      this.memoChunk = new Array(MEMO_CHUNK);
+      // The first chunk starts small (making 1024 slots cost more than a small payload's whole load) and is
+      // made whole once the payload has shown it has many objects; later chunks are whole from the start.
+      this.memoChunk = new Array(n === 0 ? MEMO_FIRST : MEMO_CHUNK);
       this.memoChunks[this.memoChunks.length] = this.memoChunk;
+    } else if (n === MEMO_FIRST) {
+      this.memoChunk.length = MEMO_CHUNK;
     }
     this.memoChunk[i] = o;
   }
