@@ -20,8 +20,8 @@ import { maps } from '../util/natives.js';
 import {
   ArrayBufferPrototypeGetByteLength, ArrayBufferPrototypeGetMaxByteLength, ArrayBufferPrototypeGetResizable,
   DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, ObjectGetPrototypeOf,
-  ObjectCreate, ObjectIsExtensible, ReflectConstruct, ReflectOwnKeys, SharedArrayBufferPrototypeGetByteLength, SharedArrayBufferPrototypeGetGrowable,
-  SharedArrayBufferPrototypeGetMaxByteLength, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
+  ObjectCreate, ObjectIsExtensible, ReflectConstruct, ReflectOwnKeys, SharedArrayBufferPrototypeGetByteLength,
+  SharedArrayBufferPrototypeGetGrowable, SharedArrayBufferPrototypeGetMaxByteLength, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
   TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength, TypedArrayPrototypeGetTag,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
