@@ -5,7 +5,7 @@ import { FLAGS_OFFSET, HeaderFlag, SIGNATURE_LENGTH, readHeader } from '../forma
 import { verify } from '../format/signature.js';
 import { Unpickler } from '../pickler/unpickler.js';
 import { unpicklerHooks } from './hooks.js';
-import { TypedArrayPrototypeGetBuffer, isSharedArrayBuffer } from '../util/primordials.js';
+import { TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetLength, isSharedArrayBuffer } from '../util/primordials.js';
 
 /** Rebuilds the value that `dumps` serialized. Only load payloads you trust unless `allowCode` is false. */
 export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
@@ -30,10 +30,11 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
   }
   const reader = new ByteReader(data);
   const { flags } = readHeader(reader);
-  let end = data.length;
+  const length = TypedArrayPrototypeGetLength(data);
+  let end = length;
   if (flags & HeaderFlag.Signed) {
-    if (data.length < reader.pos + SIGNATURE_LENGTH) throw corrupt('signature trailer is missing');
-    end = data.length - SIGNATURE_LENGTH;
+    if (length < reader.pos + SIGNATURE_LENGTH) throw corrupt('signature trailer is missing');
+    end = length - SIGNATURE_LENGTH;
     reader.end = end;
   }
   if (key !== undefined && !(flags & HeaderFlag.Signed)) {
@@ -45,7 +46,8 @@ export function loads<T = unknown>(data: Uint8Array, options?: LoadOptions): T {
       'the payload holds code (functions, classes or module references) and loads was called with ' +
       'allowCode: false; load it only if you trust its producer');
   }
-  const u = new Unpickler(reader, { allowCode, zeroCopy: options?.zeroCopy === true, hooks: unpicklerHooks(options), options });
+  const zeroCopy = options?.zeroCopy === true;
+  const u = new Unpickler(reader, { allowCode, zeroCopy, hooks: unpicklerHooks(options), options });
   try {
     return u.load() as T;
   } catch (e) {

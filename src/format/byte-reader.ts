@@ -4,7 +4,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { corrupt } from '../api/errors.js';
-import { BufferFrom, DataViewCtor, ReflectApply, StringFromCharCode } from '../util/primordials.js';
+import {
+  BufferFrom, DataViewCtor, ReflectApply, StringFromCharCode, TypedArrayPrototypeGetBuffer,
+  TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetLength,
+} from '../util/primordials.js';
 import { keepAlive } from '../util/keep-alive.js';
 
 export class ByteReader {
@@ -15,7 +18,7 @@ export class ByteReader {
   pos: number;
   end: number;
 
-  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+  constructor(buf: Uint8Array, start = 0, end = TypedArrayPrototypeGetLength(buf)) {
     this.buf = buf;
     this.pos = start;
     this.end = end;
@@ -23,12 +26,15 @@ export class ByteReader {
 
   private get nodeBuf(): Buffer {
     const buf = this.buf;
-    return this.nodeBufOrNull ??= BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+    // The input's own getters may have been replaced by the program: the captured ones read it.
+    return this.nodeBufOrNull ??= BufferFrom(
+      TypedArrayPrototypeGetBuffer(buf), TypedArrayPrototypeGetByteOffset(buf), TypedArrayPrototypeGetLength(buf));
   }
 
   private get view(): DataView {
     const buf = this.buf;
-    return this.viewOrNull ??= new DataViewCtor(buf.buffer, buf.byteOffset, buf.length);
+    return this.viewOrNull ??= new DataViewCtor(
+      TypedArrayPrototypeGetBuffer(buf), TypedArrayPrototypeGetByteOffset(buf), TypedArrayPrototypeGetLength(buf));
   }
 
   get remaining(): number {
