@@ -66,10 +66,8 @@ export function readHeader(r: ByteReader): Header {
   const producerAt = r.pos;
   r.bytes(n);
   if (major !== FORMAT_MAJOR || minor > FORMAT_MINOR) {
-    const end = r.pos;
     r.pos = producerAt;
     const producer = r.latin1(n) || 'an unknown producer';
-    r.pos = end;
     // A newer minor adds records or fields this reader would misread: say so instead of failing half-way.
     throw new PikalaError('PIKALA_VERSION', major !== FORMAT_MAJOR
       ? `payload uses format ${major}.${minor} (written by ${producer}); this pikala ${PIKALA_VERSION} reads ` +

@@ -27,24 +27,34 @@ const LONG_STRING = 128;
  */
 export const charCodeAt = Function.prototype.call.bind(String.prototype.charCodeAt) as (s: string, i: number) => number;
 
+/** The mix of a non-empty string's length and up to four of its code units (first, last, middle, next to last). */
+function mixFour(s: string, n: number): number {
+  let h = Math.imul(n, 0x9e3779b1) ^ charCodeAt(s, 0);
+  h = Math.imul(h, 0x85ebca6b) ^ charCodeAt(s, n - 1);
+  if (n > 2) {
+    h = Math.imul(h, 0xc2b2ae35) ^ charCodeAt(s, n >> 1);
+    h = Math.imul(h, 0x27d4eb2f) ^ charCodeAt(s, n - 2);
+  }
+  return h;
+}
+
+function finalMix(h: number): number {
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return h ^ (h >>> 13);
+}
+
 /**
  * 32-bit hash of a non-empty string from its length and up to six of its code units. Not part of the format
  * (any more): pickler/shapes.ts uses it for its process-wide table of key lists.
  */
 export function stringHash(s: string): number {
   const n = s.length;
-  let h = Math.imul(n, 0x9e3779b1) ^ charCodeAt(s, 0);
-  h = Math.imul(h, 0x85ebca6b) ^ charCodeAt(s, n - 1);
-  if (n > 2) {
-    h = Math.imul(h, 0xc2b2ae35) ^ charCodeAt(s, n >> 1);
-    h = Math.imul(h, 0x27d4eb2f) ^ charCodeAt(s, n - 2);
-    if (n > 4) {
-      h = Math.imul(h, 0x165667b1) ^ charCodeAt(s, 1);
-      h = Math.imul(h, 0x9e3779b1) ^ charCodeAt(s, n >> 2);
-    }
+  let h = mixFour(s, n);
+  if (n > 4) {
+    h = Math.imul(h, 0x165667b1) ^ charCodeAt(s, 1);
+    h = Math.imul(h, 0x9e3779b1) ^ charCodeAt(s, n >> 2);
   }
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return h ^ (h >>> 13);
+  return finalMix(h);
 }
 
 /**
@@ -152,14 +162,8 @@ export class StringIndex {
       return 0;
     }
     const n = s.length;
-    let h = Math.imul(n, 0x9e3779b1) ^ charCodeAt(s, 0);
-    h = Math.imul(h, 0x85ebca6b) ^ charCodeAt(s, n - 1);
-    if (n > 2) {
-      h = Math.imul(h, 0xc2b2ae35) ^ charCodeAt(s, n >> 1);
-      h = Math.imul(h, 0x27d4eb2f) ^ charCodeAt(s, n - 2);
-    }
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-    h ^= h >>> 13;
+    // Four code units, not stringHash's six: cheaper, and the comparison below settles the rest.
+    const h = finalMix(mixFour(s, n));
     const slot = h >>> INDEX_SHIFT;
     // The full hash filters out nearly every other string before a comparison of contents.
     if (this.hashes[slot] === h && this.epochs[slot] === this.epoch && this.slots[slot] === s) {
