@@ -6,18 +6,20 @@
  *
  *   node --expose-gc bench/ab.mjs a enc /tmp/base /work/main        # folders with a dist/esm build
  *   node --expose-gc bench/ab.mjs e dec /tmp/base /work/main
+ *   node --expose-gc bench/ab.mjs f3 enc /tmp/base /work/main      # (f) payloads too (warm figures)
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { dataPayloads } from './lib/payloads.mjs';
+import { codePayload } from './lib/code-payloads.mjs';
 
 const [which, op, ...builds] = process.argv.slice(2);
 if (!which || !['enc', 'dec'].includes(op) || builds.length === 0 || typeof gc !== 'function') {
-  console.error('usage: node --expose-gc bench/ab.mjs <a|b|c|d|e> <enc|dec> <build folder>...');
+  console.error('usage: node --expose-gc bench/ab.mjs <a|b|c|d|e|f1|f2|f3> <enc|dec> <build folder>...');
   process.exit(2);
 }
 const libs = await Promise.all(builds.map((b) => import(pathToFileURL(resolve(b, 'dist/esm/index.js')).href)));
-const p = dataPayloads(1).find((x) => x.id === which);
+const p = which.startsWith('f') ? codePayload(which, 1) : dataPayloads(1).find((x) => x.id === which);
 const bytes = libs[0].dumps(p.value);
 const res = builds.map(() => []);
 for (let r = 0; r < 8; r++) {

@@ -203,6 +203,14 @@ class Registry {
     return path;
   }
 
+  /**
+   * Whether a lookup can no longer walk: every walk due has finished and no built-in module was loaded
+   * since the last miss. Then a miss costs nothing, and checks that only spare a walk are skipped.
+   */
+  settled(): boolean {
+    return this.walks.length === 0 && this.seenLoadList === loadListLength();
+  }
+
   private walkedExpensive = false;
 
   /** Registers the globals that load subsystems (fetch, web crypto, streams); once, on a miss. */
@@ -248,7 +256,11 @@ class Registry {
  * source uses `primordials`; without V8 natives pikala cannot look, and keeps everything it finds.
  */
 function looksAdded(v: object, path: string): boolean {
-  if (typeof v !== 'function') return false;
+  if (typeof v !== 'function') {
+    // An instance or prototype is the program's when its constructor is.
+    const ctor = owningConstructor(v);
+    return ctor !== undefined && looksAdded(ctor, path);
+  }
   let text: string;
   try { text = FunctionPrototypeToString(v); } catch { return false; }
   if (NATIVE_TEXT.test(text)) return false;
@@ -289,6 +301,18 @@ function isInternalSource(source: string): boolean {
  */
 function isProgramFunction(fn: Function): boolean {
   if (maps === null || isProxy(fn)) return false;
+  let known = programFunctions.get(fn);
+  if (known === undefined) {
+    known = looksLikeProgramFunction(fn);
+    programFunctions.set(fn, known);
+  }
+  return known;
+}
+/** Answers of isProgramFunction: a function's source and where it comes from never change. */
+const programFunctions = new WeakMap<Function, boolean>();
+
+function looksLikeProgramFunction(fn: Function): boolean {
+  if (maps === null) return false;
   let source: string | undefined;
   try { source = maps.scriptSource(fn); } catch { return false; }
   if (typeof source !== 'string' || isInternalSource(source)) return false;
@@ -297,6 +321,37 @@ function isProgramFunction(fn: Function): boolean {
   return !NATIVE_TEXT.test(text);
 }
 const NATIVE_TEXT = /\{\s*\[native code\]\s*\}\s*$/;
+
+/**
+ * Whether `o`, an object, is the program's by construction: the `prototype` of a program function (a class's
+ * prototype, a plain function's), or an instance of one. Like program functions, the walk never registers
+ * one (a program's prototype attached to a built-in is still the program's), so a lookup for one needs no
+ * walk: in a fresh process that walk is most of a first dump of a closure (a function's `prototype` object)
+ * or of class instances.
+ */
+function isProgramObject(o: object): boolean {
+  if (maps === null) return false;
+  const ctor = owningConstructor(o);
+  return ctor !== undefined && isProgramFunction(ctor);
+}
+
+/** The function whose `prototype` is `o` (o is a prototype) or else o's prototype (o is an instance). */
+function owningConstructor(o: object): Function | undefined {
+  let holder: object | null = o;
+  for (let level = 0; level < 2; level++) {
+    if (isProxy(holder)) return undefined;
+    const d = ObjectGetOwnPropertyDescriptor(holder, 'constructor');
+    const c = d === undefined ? undefined : d.value as unknown;
+    if (typeof c === 'function' && !isProxy(c) && ObjectGetOwnPropertyDescriptor(c, 'prototype')?.value === holder) return c;
+    holder = ObjectGetPrototypeOf(holder) as object | null;
+    if (holder === null) return undefined;
+  }
+  return undefined;
+}
+
+function loadListLength(): number {
+  return (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.length ?? 0;
+}
 
 let registry: Registry | null = null;
 function getRegistry(): Registry {
@@ -333,6 +388,10 @@ export function builtinPath(o: object): string | undefined {
   const reg = getRegistry();
   let path = reg.pathOf.get(o);
   if (path !== undefined) return path;
+  if (typeof o !== 'function' && !reg.settled() && isProgramObject(o)) {
+    reg.walkLoadedModules();
+    return undefined;
+  }
   // The globals that load subsystems are looked at only for what can be one of them (fetch, Response...):
   // walking them costs tens of milliseconds, which every first dump of a user function would pay.
   // (A function Proxy is never one: reading its name would run its traps.)
@@ -386,6 +445,7 @@ export function knownBuiltinPath(o: object): string | undefined {
   const reg = getRegistry();
   const path = reg.pathOf.get(o);
   if (path !== undefined || typeof o === 'function' && isProgramFunction(o)) return path;
+  if (typeof o !== 'function' && !reg.settled() && isProgramObject(o)) return undefined;
   return reg.find(o);
 }
 

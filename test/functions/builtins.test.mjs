@@ -34,6 +34,12 @@ cases('functions/builtins.mjs', {}, [
   { title: 'a closure using a namespace import of a node: module', name: 'namespaceImport', check: (f) => f(), expect: 'x/y' },
   { title: 'a user function attached to a built-in object travels by value', name: 'userFunctionOnBuiltin',
     check: (v) => v.helper(21), expect: 42 },
+  { title: 'prototypes of the program attached to built-ins travel by value', name: 'userObjectsOnBuiltins',
+    check: (v) => [typeof v.proto.norm, v.proto.constructor.name, v.square.area(), Object.getPrototypeOf(v.square) === v.shapeProto,
+      'pikalaTestPointPrototype' in Math, 'pikalaTestShapePrototype' in JSON],
+    expect: ['function', 'PikalaTestPoint', 25, true, false, false] },
+  { title: 'an instance of a program class attached to process travels by value', name: 'userInstanceOnProcess',
+    check: (v) => [v.origin.norm(), v.origin.constructor.name, 'pikalaTestOrigin' in process], expect: [25, 'PikalaTestPoint', false] },
 ]);
 
 cases('functions/builtin-module-objects.mjs', {}, [
@@ -48,11 +54,13 @@ cases('functions/builtins.mjs', { env: { PIKALA_NO_NATIVES: '1' } }, [
     check: (v) => [v.max === Math.max, v.keys === Object.keys], expect: [true, true] },
   { title: 'PIKALA_NO_NATIVES=1: a user function attached to a built-in object travels by value', name: 'userFunctionOnBuiltin',
     check: (v) => v.helper(21), expect: 42 },
+  { title: 'PIKALA_NO_NATIVES=1: prototypes of the program attached to ECMAScript built-ins travel by value', name: 'userObjectsOnBuiltins',
+    check: (v) => [typeof v.proto.norm, v.square.area(), Object.getPrototypeOf(v.square) === v.shapeProto], expect: ['function', 25, true] },
 ]);
 
 test('the bytes of a value do not depend on what the process dumped before (registry walks)', async () => {
   const names = ['globalFunctions', 'globalObjects', 'accessorGlobals', 'prototypeMethods', 'nodeModuleExports',
-    'closureUsingBuiltins', 'builtinsInsideData', 'boundBuiltin', 'namespaceImport', 'userFunctionOnBuiltin'];
+    'closureUsingBuiltins', 'builtinsInsideData', 'boundBuiltin', 'namespaceImport', 'userFunctionOnBuiltin', 'userObjectsOnBuiltins', 'userInstanceOnProcess'];
   const [a, b] = await Promise.all([produceEach('functions/builtins.mjs', { names }),
     produceEach('functions/builtins.mjs', { names: [...names].reverse() })]);
   for (const name of names) {
