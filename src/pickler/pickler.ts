@@ -140,6 +140,8 @@ export class Pickler {
   private readonly deferredCodec: ObjectCodec<object>[] = [];
   readonly buffers = new BufferTracker();
   hasCode = false;
+  /** Built-ins written only as prototypes so far: referring to one as a value later hands it out. */
+  private structuralBuiltins: Set<object> | null = null;
   /** True while writing a Define record (an object needed to create another one). */
   writingDependency = false;
   readonly hooks: PicklerHooks;
@@ -450,6 +452,7 @@ export class Pickler {
       if (id !== undefined) {
         this.w.tagVarint(Tag.Ref, id);
         if (this.buffers.size !== 0) this.buffers.noteReference(o);
+        if (this.structuralBuiltins !== null && this.structuralBuiltins.has(o)) this.hasCode = true;
         return;
       }
     }
@@ -626,6 +629,7 @@ export class Pickler {
     // A built-in function or module, or any built-in handed out as a value (Math, Object.prototype), is a
     // capability a data-only reader refuses; as a prototype a built-in is only structure.
     if (!asPrototype || typeof o === 'function' || path.startsWith('node:')) this.hasCode = true;
+    else (this.structuralBuiltins ??= new Set()).add(o);
     this.w.u8(Tag.Builtin);
     this.writeString(path);
     this.memoize(o);

@@ -532,7 +532,12 @@ export class Unpickler {
           if (n !== 0) this.push(Frame.Array, a, null, n);
           return a;
         }
-        case Tag.Ref: return this.memoAt(r.varint());
+        case Tag.Ref: {
+          const id = r.varint();
+          // A built-in read as a prototype may not come back as a value (see Tag.Builtin below).
+          if (this.structuralBuiltins !== null && this.structuralBuiltins.has(id)) refuseBuiltinValue();
+          return this.memoAt(id);
+        }
         case Tag.Undefined: return undefined;
         case Tag.Null: return null;
         case Tag.True: return true;
@@ -574,10 +579,7 @@ export class Unpickler {
         case Tag.Builtin:
           // Data-only loads accept built-ins only as prototypes (readObjectRef): handing the receiver's own
           // Object.prototype or Math to a caller that writes into loaded data would let a payload pollute them.
-          if (!this.allowCode) {
-            throw new PikalaError('PIKALA_CODE_REFUSED', 'the payload holds a built-in object as a value, which ' +
-              'loads with allowCode: false does not hand out');
-          }
+          if (!this.allowCode) refuseBuiltinValue();
           return this.readBuiltin();
         default:
           throw corrupt(`unknown tag 0x${tag.toString(16)} at offset ${r.pos - 1}`);
@@ -698,8 +700,12 @@ export class Unpickler {
       throw new PikalaError('PIKALA_MODULE_NOT_FOUND', `this runtime (Node ${process.version}) has no built-in ${path}`);
     }
     this.memoPush(resolved);
+    if (!this.allowCode) (this.structuralBuiltins ??= new SafeSet()).add(this.memoCount - 1);
     return resolved;
   }
+
+  /** Memo ids of the built-ins a data-only load resolved (as prototypes: the only way it accepts them). */
+  private structuralBuiltins: SafeSet<number> | null = null;
 
   /** Reads a string value (any string tag). */
   readString(): string {
@@ -860,6 +866,11 @@ function hasIndexProperties(o: object): boolean {
   const names = ObjectGetOwnPropertyNames(o);
   for (let i = 0; i < names.length; i++) if (isIndex(names[i]!)) return true;
   return false;
+}
+
+function refuseBuiltinValue(): never {
+  throw new PikalaError('PIKALA_CODE_REFUSED', 'the payload holds a built-in object as a value, which ' +
+    'loads with allowCode: false does not hand out');
 }
 
 keepAlive(new FillState({}));

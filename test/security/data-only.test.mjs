@@ -6,7 +6,7 @@
  */
 import {
   FLAG, FLAGS_OFFSET, KIND, array, builtin, injectIntoPrologue, installCodeTraps, payload, plainFill, realmChanges, record,
-  shapeNew, snapshotRealm, str, tamper,
+  ref, shapeNew, snapshotRealm, str, tamper,
 } from './support.mjs';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -262,6 +262,34 @@ describe('built-ins in data-only mode', () => {
       delete Object.prototype.pikalaPolluted;
     }
     assert.deepEqual(leaked, []);
+  });
+
+  test('a built-in read as a prototype cannot come back as a value through a reference (fuzz finding)', () => {
+    // [ObjShape {p, q}: p = an object whose prototype is Map.prototype, q = Ref to that prototype]. The
+    // prototype is structure; the Ref would hand the receiver's own Map.prototype to the application.
+    const objectKind = KIND.Ordinary;
+    for (const [path, object] of [['Map.prototype', Map.prototype], ['Object.prototype', Object.prototype]]) {
+      // Memo: 0 = the record, 1 = the built-in (read as its prototype), 2 = the object.
+      const bytes = payload(shapeNew(['p', 'q'], [record(objectKind, [], plainFill(), { proto: builtin(path) }), ref(1)]));
+      let loaded;
+      const result = outcome(() => { loaded = loads(bytes, { allowCode: false }); });
+      assert.equal(result, 'PIKALA_CODE_REFUSED', path);
+      assert.equal(loaded, undefined);
+      // With code allowed, the same bytes are the receiver's own built-in (a reference, as written).
+      assert.equal(loads(bytes).q, object, path);
+    }
+  });
+
+  test('dumps marks a payload that hands out a built-in it first wrote as a prototype', () => {
+    const proto = Object.create(Map.prototype);
+    const bytes = dumps({ a: Object.create(proto), b: proto, c: Map.prototype });
+    assert.ok(bytes[FLAGS_OFFSET] & FLAG.HasCode);
+    assert.equal(outcome(() => loads(bytes, { allowCode: false })), 'PIKALA_CODE_REFUSED');
+    assert.equal(loads(bytes).c, Map.prototype);
+    // As a prototype only, it stays data.
+    const data = dumps({ a: Object.create(Map.prototype), b: Object.create(Map.prototype) });
+    assert.equal(data[FLAGS_OFFSET] & FLAG.HasCode, 0);
+    assert.equal(Object.getPrototypeOf(loads(data, { allowCode: false }).b), Map.prototype);
   });
 
   test('the header\'s has-code flag is set for every payload that holds code', () => {
