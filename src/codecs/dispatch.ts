@@ -13,6 +13,7 @@ import {
   isWeakSet,
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
+import { maps } from '../util/natives.js';
 import { ArrayCodec } from './arrays.js';
 import { ArrayBufferCodec, DataViewCodec, SharedArrayBufferCodec, TypedArrayCodec } from './binary.js';
 import { BoxedBigIntCodec, BoxedBooleanCodec, BoxedNumberCodec, BoxedStringCodec, BoxedSymbolCodec } from './boxed.js';
@@ -64,7 +65,15 @@ const UNSUPPORTED: [(o: object) => boolean, string][] = [
 export function classifyObject(p: Pickler, o: object, proto: object | null, _asDependency = false): ObjectCodec<object> | null {
   const special = p.hooks.specialCodec?.(p, o);
   if (special !== undefined) return special;
-  const brand = brandCodec(p, o);
+  // V8 keeps the instance type (Date, Map, typed array, error...) in the map: same map, same brand.
+  let brand: ObjectCodec<object>;
+  if (maps !== null && maps.sameMap(o, p.brandRef)) {
+    brand = p.brandCodec!;
+  } else {
+    brand = brandCodec(p, o);
+    p.brandRef = o;
+    p.brandCodec = brand;
+  }
   if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
   // A constructor's own prototype object (util.inherits(Old, EventEmitter)) is structure, not an instance.
   if (isConstructorPrototype(o)) return brand;

@@ -15,7 +15,7 @@ import {
   ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
   ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectIsExtensible, ObjectIsFrozen, ObjectIsSealed,
   ObjectKeys, ObjectPrototype, ObjectHasOwn, ReflectOwnKeys, SymbolKeyFor, SymbolPrototypeGetDescription,
-  isProxy,
+  isArrayIndex, isProxy,
 } from '../util/primordials.js';
 import type { ObjectCodec } from '../codecs/codec.js';
 import { classifyObject } from '../codecs/dispatch.js';
@@ -83,6 +83,7 @@ export interface PicklerHooks {
  * A never-matching map reference so the fast path needs no null checks. It must be a fast-mode object with
  * a map of its own: dictionary-mode objects (like Object.create(null, ...)) share maps with each other.
  */
+const PLAIN_ATTRS = Attr.Writable | Attr.Enumerable | Attr.Configurable;
 const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
 /** No reserved object. */
@@ -121,6 +122,16 @@ export class Pickler {
   private prevPlainShape: ShapeNode | null = null;
   private lastArrayRef: object = NO_REF;
   private lastArrayHoley = false;
+  /**
+   * The last object whose generic property list was all plain data properties under string keys that are
+   * not array indices (class instances, mostly), with those keys: an object with the same map has the same
+   * list, so writeProps reads its values without a descriptor per property.
+   */
+  private propsRef: object = NO_REF;
+  private propsKeys: string[] = [];
+  /** The last object classifyObject branded, and its brand codec: the brand follows from the map. */
+  brandRef: object = NO_REF;
+  brandCodec: ObjectCodec<object> | null = null;
 
   private fKind: Frame[] = [];
   /** The container (for paths and method homes). */
@@ -674,6 +685,8 @@ export class Pickler {
    * chains can be long.
    */
   ensureDeps(o: object, codec: ObjectCodec<object>, proto: object | null): void {
+    // The common case (an instance whose class is already written): nothing to do, and nothing to allocate.
+    if (codec.deps === undefined && (proto === null || proto === codec.defaultProto(o) || this.isMemoized(proto))) return;
     const pending: object[] = [];
     const pendingCodec: (ObjectCodec<object> | null)[] = [];
     const pendingProto: (object | null)[] = [];
@@ -733,6 +746,22 @@ export class Pickler {
   writeProps(o: object, values: unknown[], skip: ((key: PropertyKey) => boolean) | null,
     keysOut?: PropertyKey[]): void {
     const w = this.w;
+    if (skip === null && maps !== null && maps.sameMap(o, this.propsRef)) {
+      // Same map as a verified list: same keys, all plain data, so reading the values runs no getter.
+      // Elements are not in the map: an object with some has more values than keys, and goes the long way.
+      const keys = this.propsKeys;
+      const own = ObjectValues(o);
+      if (own.length === keys.length) {
+        w.varint(keys.length);
+        for (let i = 0; i < keys.length; i++) {
+          w.u8(PLAIN_ATTRS);
+          this.writeString(keys[i]!);
+          values.push(own[i]);
+          keysOut?.push(keys[i]!);
+        }
+        return;
+      }
+    }
     const all = ReflectOwnKeys(o);
     const keys: PropertyKey[] = [];
     const descs: PropertyDescriptor[] = [];
@@ -751,6 +780,7 @@ export class Pickler {
       keys.push(k);
       descs.push(d);
     }
+    if (skip === null && maps !== null && keys.length === all.length) this.notePlainProps(o, keys, descs);
     w.varint(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const d = descs[i]!;
@@ -765,6 +795,19 @@ export class Pickler {
       keysOut?.push(k);
       if (accessor) keysOut?.push(k);
     }
+  }
+
+  /** Makes `o` the reference for writeProps's fast path when its whole property list qualifies. */
+  private notePlainProps(o: object, keys: PropertyKey[], descs: PropertyDescriptor[]): void {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const d = descs[i]!;
+      if (typeof k !== 'string' || isArrayIndex(k) || d.writable !== true || d.enumerable !== true || d.configurable !== true) return;
+    }
+    // Dictionary-mode objects can share a map without sharing properties.
+    if (!maps!.hasFastProperties(o) || maps!.hasDictionaryElements(o)) return;
+    this.propsRef = o;
+    this.propsKeys = keys as string[];
   }
 
   // ------------------------------------------------------------------------------------------- errors

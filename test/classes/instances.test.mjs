@@ -91,6 +91,18 @@ cases('classes/instances.mjs', { cwd: producerDir.dir }, [
     check: (o) => [o.value(), globalThis.pikalaDefaultParamRuns], expect: ['given', undefined] },
   { title: 'an instance whose field holds an arrow using #private names', name: 'privateArrowField',
     check: (o) => [o.inc(), o.peek()], expect: [2, 2] },
+  { title: 'instances sharing a hidden class with variations between them (an element, read-only, getter, dictionary mode, a Map subclass)',
+    name: 'sameMapVariations',
+    check: (list) => {
+      const [a, withElement, b, readOnly, c, withGetter, h, dictionary, dictionary2, i, m1, mapLike, m2] = list;
+      const d = (o, k) => { const x = Object.getOwnPropertyDescriptor(o, k); return x.get ? 'get' : `${x.value}/${x.writable}`; };
+      return [a.scaled(2), Object.keys(withElement), withElement[0], b.value, d(readOnly, 'value'), c.sensor, d(withGetter, 'value'),
+        withGetter.value, h.scaled(1), Object.keys(dictionary), Object.keys(dictionary2), dictionary2.more0, i.value,
+        m1 instanceof Map, m1.get(1), mapLike instanceof Map, Object.keys(mapLike), m2.get(2), a.constructor === i.constructor,
+        Object.getPrototypeOf(m1) === Object.getPrototypeOf(mapLike)];
+    },
+    expect: [2, ['0', 'sensor', 'value'], 'index', 1.5, '3/false', 'c', 'get', 4, 7, ['sensor', 'value'], ['sensor', 'value', 'more0'],
+      0, 8, true, 'one', true, ['size2'], 'two', true, true] },
   { title: '200 instances of one class: one class, each its own state', name: 'manyInstances',
     check: (list) => [list.length, list.every((c) => c.constructor === list[0].constructor), list[199].double, list[7].v],
     expect: [200, true, 398, 7] },
