@@ -211,6 +211,11 @@ class Registry {
     return this.walks.length === 0 && this.seenLoadList === loadListLength();
   }
 
+  /** Whether a lookup (without a miss that makes loaded modules due) would walk. */
+  walking(): boolean {
+    return this.walks.length !== 0;
+  }
+
   private walkedExpensive = false;
 
   /** Registers the globals that load subsystems (fetch, web crypto, streams); once, on a miss. */
@@ -445,7 +450,7 @@ export function knownBuiltinPath(o: object): string | undefined {
   const reg = getRegistry();
   const path = reg.pathOf.get(o);
   if (path !== undefined || typeof o === 'function' && isProgramFunction(o)) return path;
-  if (typeof o !== 'function' && !reg.settled() && isProgramObject(o)) return undefined;
+  if (typeof o !== 'function' && reg.walking() && isProgramObject(o)) return undefined;
   return reg.find(o);
 }
 

@@ -65,14 +65,15 @@ const UNSUPPORTED: [(o: object) => boolean, string][] = [
 export function classifyObject(p: Pickler, o: object, proto: object | null, _asDependency = false): ObjectCodec<object> | null {
   const special = p.hooks.specialCodec?.(p, o);
   if (special !== undefined) return special;
-  // V8 keeps the instance type (Date, Map, typed array, error...) in the map: same map, same brand.
   let brand: ObjectCodec<object>;
-  if (maps !== null && maps.sameMap(o, p.brandRef)) {
-    brand = p.brandCodec!;
+  if (proto === p.ordinaryProto && maps !== null && maps.sameMap(o, p.ordinaryRef)) {
+    brand = OrdinaryCodec; // what ~25 brand checks would say (see Pickler.ordinaryRef)
   } else {
     brand = brandCodec(p, o);
-    p.brandRef = o;
-    p.brandCodec = brand;
+    if (brand === OrdinaryCodec) {
+      p.ordinaryRef = o;
+      p.ordinaryProto = proto;
+    }
   }
   if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
   // A constructor's own prototype object (util.inherits(Old, EventEmitter)) is structure, not an instance.

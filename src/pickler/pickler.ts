@@ -15,7 +15,7 @@ import {
   ArrayIsArray, ArrayPrototype, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames,
   ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectIsExtensible, ObjectIsFrozen, ObjectIsSealed,
   ObjectKeys, ObjectPrototype, ObjectHasOwn, ReflectOwnKeys, SymbolKeyFor, SymbolPrototypeGetDescription,
-  isArrayIndex, isProxy,
+  isArrayIndex, isProxy, isTypedArray,
 } from '../util/primordials.js';
 import type { ObjectCodec } from '../codecs/codec.js';
 import { classifyObject } from '../codecs/dispatch.js';
@@ -79,11 +79,13 @@ export interface PicklerHooks {
   prologue?(p: Pickler): Uint8Array | null;
 }
 
+/** The attributes of a plain data property (writeProps's fast path). */
+const PLAIN_ATTRS = Attr.Writable | Attr.Enumerable | Attr.Configurable;
+
 /**
  * A never-matching map reference so the fast path needs no null checks. It must be a fast-mode object with
  * a map of its own: dictionary-mode objects (like Object.create(null, ...)) share maps with each other.
  */
-const PLAIN_ATTRS = Attr.Writable | Attr.Enumerable | Attr.Configurable;
 const NO_REF: object = { '\u0000pikala: never the map of a user object': 0 };
 
 /** No reserved object. */
@@ -128,10 +130,15 @@ export class Pickler {
    * list, so writeProps reads its values without a descriptor per property.
    */
   private propsRef: object = NO_REF;
+  private propsProto: object | null = NO_REF;
   private propsKeys: string[] = [];
-  /** The last object classifyObject branded, and its brand codec: the brand follows from the map. */
-  brandRef: object = NO_REF;
-  brandCodec: ObjectCodec<object> | null = null;
+  /**
+   * The last object classifyObject found to have no built-in brand (no Date, Map, typed array...), and its
+   * prototype: an object with the same map has none either (V8 keeps the instance type in the map). The
+   * prototype is compared first, so objects of other kinds pay a pointer comparison, not a map comparison.
+   */
+  ordinaryRef: object = NO_REF;
+  ordinaryProto: object | null = NO_REF;
 
   private fKind: Frame[] = [];
   /** The container (for paths and method homes). */
@@ -746,7 +753,7 @@ export class Pickler {
   writeProps(o: object, values: unknown[], skip: ((key: PropertyKey) => boolean) | null,
     keysOut?: PropertyKey[]): void {
     const w = this.w;
-    if (skip === null && maps !== null && maps.sameMap(o, this.propsRef)) {
+    if (skip === null && ObjectGetPrototypeOf(o) === this.propsProto && maps !== null && maps.sameMap(o, this.propsRef)) {
       // Same map as a verified list: same keys, all plain data, so reading the values runs no getter.
       // Elements are not in the map: an object with some has more values than keys, and goes the long way.
       const keys = this.propsKeys;
@@ -780,7 +787,8 @@ export class Pickler {
       keys.push(k);
       descs.push(d);
     }
-    if (skip === null && maps !== null && keys.length === all.length) this.notePlainProps(o, keys, descs);
+    // (An empty list is cheap enough the long way.)
+    if (skip === null && maps !== null && keys.length === all.length && keys.length !== 0) this.notePlainProps(o, keys, descs);
     w.varint(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const d = descs[i]!;
@@ -804,9 +812,11 @@ export class Pickler {
       const d = descs[i]!;
       if (typeof k !== 'string' || isArrayIndex(k) || d.writable !== true || d.enumerable !== true || d.configurable !== true) return;
     }
-    // Dictionary-mode objects can share a map without sharing properties.
-    if (!maps!.hasFastProperties(o) || maps!.hasDictionaryElements(o)) return;
+    // Dictionary-mode objects can share a map without sharing properties. Object.values of a typed array
+    // lists its elements: the fast path would read all of them to find they do not match.
+    if (!maps!.hasFastProperties(o) || maps!.hasDictionaryElements(o) || isTypedArray(o)) return;
     this.propsRef = o;
+    this.propsProto = ObjectGetPrototypeOf(o);
     this.propsKeys = keys as string[];
   }
 
