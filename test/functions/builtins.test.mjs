@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cases, produceEach } from '../harness/batch.mjs';
+import { loads } from '../../dist/esm/index.js';
 
 cases('functions/builtins.mjs', {}, [
   { title: 'global functions are the receiver\'s own', name: 'globalFunctions',
@@ -57,6 +58,14 @@ cases('functions/builtins.mjs', { env: { PIKALA_NO_NATIVES: '1' } }, [
   { title: 'PIKALA_NO_NATIVES=1: prototypes of the program attached to ECMAScript built-ins travel by value', name: 'userObjectsOnBuiltins',
     check: (v) => [typeof v.proto.norm, v.square.area(), Object.getPrototypeOf(v.square) === v.shapeProto], expect: ['function', 25, true] },
 ]);
+
+test('limitation: a Map hung on a built-in object travels as its path; a receiver without it gets PIKALA_MODULE_NOT_FOUND', async () => {
+  const { mapOnProcess } = await produceEach('functions/builtins.mjs', { names: ['mapOnProcess'] });
+  assert.ok(mapOnProcess.ok, 'dumps failed');
+  assert.equal(process.pikalaTestCache, undefined);
+  assert.throws(() => loads(mapOnProcess.bytes),
+    (e) => e.code === 'PIKALA_MODULE_NOT_FOUND' && e.message.includes('process.pikalaTestCache'));
+});
 
 test('the bytes of a value do not depend on what the process dumped before (registry walks)', async () => {
   const names = ['globalFunctions', 'globalObjects', 'accessorGlobals', 'prototypeMethods', 'nodeModuleExports',
