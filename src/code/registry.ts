@@ -345,7 +345,9 @@ function owningConstructor(o: object): Function | undefined {
   let holder: object | null = o;
   for (let level = 0; level < 2; level++) {
     if (isProxy(holder)) return undefined;
-    const d = ObjectGetOwnPropertyDescriptor(holder, 'constructor');
+    let d: PropertyDescriptor | undefined;
+    // (A module namespace throws for a binding not yet initialized, `export let constructor`.)
+    try { d = ObjectGetOwnPropertyDescriptor(holder, 'constructor'); } catch { return undefined; }
     const c = d === undefined ? undefined : d.value as unknown;
     if (typeof c === 'function' && !isProxy(c) && ObjectGetOwnPropertyDescriptor(c, 'prototype')?.value === holder) return c;
     holder = ObjectGetPrototypeOf(holder) as object | null;
