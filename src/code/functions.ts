@@ -35,6 +35,7 @@ import { isArgumentsObject, isModuleNamespaceObject, isProxy } from '../util/pri
 import { writePrologue } from './rebuild.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { keepAlive } from '../util/keep-alive.js';
+import { prototypeOwner } from '../util/prototypes.js';
 
 const AsyncFunctionPrototype = ObjectGetPrototypeOf(async function () { /* probe */ }) as object;
 const GeneratorFunctionPrototype = ObjectGetPrototypeOf(function* () { /* probe */ }) as object;
@@ -106,10 +107,8 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     if (isModuleRef(o) || this.moduleRefFor(o)) return this.moduleRefCodec;
     if (isModuleNamespaceObject(o) && this.namespaceRef(p, o)) return this.moduleRefCodec;
     if (this.classPrototypes.has(o)) return this.prototypeCodec;
-    const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
-    if (d === undefined || typeof d.value !== 'function' || isProxy(d.value)) return undefined;
-    const ctor = d.value as Function;
-    if (ObjectGetOwnPropertyDescriptor(ctor, 'prototype')?.value !== o) return undefined;
+    const ctor = prototypeOwner(o);
+    if (ctor === undefined) return undefined;
     const facts = this.ctorFacts(ctor);
     if (facts.path !== undefined) return undefined; // a built-in's prototype: the registry has it
     if (facts.moduleRef !== undefined) {

@@ -15,6 +15,7 @@ import {
 } from '../util/primordials.js';
 import { WELL_KNOWN_SYMBOLS, WELL_KNOWN_SYMBOL_NAMES } from '../codecs/symbols.js';
 import { maps } from '../util/natives.js';
+import { prototypeOwner } from '../util/prototypes.js';
 
 /** Globals defined by ECMAScript and by Node itself (never the user's). */
 const GLOBAL_NAMES = [
@@ -342,18 +343,10 @@ function isProgramObject(o: object): boolean {
 
 /** The function whose `prototype` is `o` (o is a prototype) or else o's prototype (o is an instance). */
 function owningConstructor(o: object): Function | undefined {
-  let holder: object | null = o;
-  for (let level = 0; level < 2; level++) {
-    if (isProxy(holder)) return undefined;
-    let d: PropertyDescriptor | undefined;
-    // (A module namespace throws for a binding not yet initialized, `export let constructor`.)
-    try { d = ObjectGetOwnPropertyDescriptor(holder, 'constructor'); } catch { return undefined; }
-    const c = d === undefined ? undefined : d.value as unknown;
-    if (typeof c === 'function' && !isProxy(c) && ObjectGetOwnPropertyDescriptor(c, 'prototype')?.value === holder) return c;
-    holder = ObjectGetPrototypeOf(holder) as object | null;
-    if (holder === null) return undefined;
-  }
-  return undefined;
+  const own = prototypeOwner(o);
+  if (own !== undefined || isProxy(o)) return own;
+  const proto = ObjectGetPrototypeOf(o) as object | null;
+  return proto === null ? undefined : prototypeOwner(proto);
 }
 
 function loadListLength(): number {

@@ -304,17 +304,24 @@ export const TypedArrayCodec: ObjectCodec = {
     const length = r.varint();
     const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     if (byteOffset % size !== 0 || byteOffset + length * size > info.length) throw corrupt('typed array outside its buffer');
-    const buffer = info.mapped ?? ref;
-    const offset = info.mapped === null ? byteOffset : info.offset + byteOffset;
-    if (proto === Buffer.prototype) return BufferFrom(buffer as ArrayBuffer, offset, length);
-    if (proto === undefined) return new Ctor(buffer as ArrayBuffer, offset, length);
+    const buffer = viewMemory(info, ref);
+    const offset = viewOffset(info, byteOffset);
+    if (proto === Buffer.prototype) return BufferFrom(buffer, offset, length);
+    if (proto === undefined) return new Ctor(buffer, offset, length);
     return ReflectConstruct(Ctor, [buffer, offset, length], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },
 };
 
-// A view is made over its buffer, or over the input's memory from info.offset for a mapped one. (No array
-// destructuring in the loader: it would call the array iterator, which a program can replace.)
+/** The memory a view over buffer record `ref` is made on: the buffer, or the input's memory for a mapped one. */
+function viewMemory(info: BufferInfo, ref: object): ArrayBuffer {
+  return (info.mapped ?? ref) as ArrayBuffer;
+}
+
+/** Where a view at `byteOffset` of its buffer starts in viewMemory. */
+function viewOffset(info: BufferInfo, byteOffset: number): number {
+  return info.mapped === null ? byteOffset : info.offset + byteOffset;
+}
 
 export const DataViewCodec: ObjectCodec = {
   kind: Kind.DataView,
@@ -337,10 +344,10 @@ export const DataViewCodec: ObjectCodec = {
     const byteOffset = u.r.u48();
     const byteLength = u.r.varint();
     if (byteOffset + byteLength > info.length) throw corrupt('DataView outside its buffer');
-    const buffer = info.mapped ?? ref;
-    const offset = info.mapped === null ? byteOffset : info.offset + byteOffset;
+    const buffer = viewMemory(info, ref);
+    const offset = viewOffset(info, byteOffset);
     return proto === undefined
-      ? new DataViewCtor(buffer as ArrayBuffer, offset, byteLength)
+      ? new DataViewCtor(buffer, offset, byteLength)
       : ReflectConstruct(DataViewCtor, [buffer, offset, byteLength], u.newTargetFor(proto));
   },
   readFill(u, o) { readPlainFill(u, o); },

@@ -14,6 +14,7 @@ import {
 } from '../util/primordials.js';
 import type { ObjectCodec } from './codec.js';
 import { maps } from '../util/natives.js';
+import { prototypeOwner } from '../util/prototypes.js';
 import { ArrayCodec } from './arrays.js';
 import { ArrayBufferCodec, DataViewCodec, SharedArrayBufferCodec, TypedArrayCodec } from './binary.js';
 import { BoxedBigIntCodec, BoxedBooleanCodec, BoxedNumberCodec, BoxedStringCodec, BoxedSymbolCodec } from './boxed.js';
@@ -75,7 +76,8 @@ export function classifyObject(p: Pickler, o: object, proto: object | null, _asD
       p.ordinaryProto = proto;
     }
   }
-  if (proto === null || proto === brand.defaultProto(o) || !looksLikeInstance(proto)) return brand;
+  // Only a prototype that belongs to a constructor (a class's, a function's) makes `o` an instance.
+  if (proto === null || proto === brand.defaultProto(o) || prototypeOwner(proto) === undefined) return brand;
   // A constructor's own prototype object (util.inherits(Old, EventEmitter)) is structure, not an instance.
   if (isConstructorPrototype(o)) return brand;
   // A Node Buffer is a Uint8Array with Buffer.prototype: plain data, which the typed-array codec restores as a
@@ -120,18 +122,6 @@ function isConstructorPrototype(o: object): boolean {
   const d = ObjectGetOwnPropertyDescriptor(o, 'constructor');
   if (d === undefined || typeof d.value !== 'function') return false;
   return ObjectGetOwnPropertyDescriptor(d.value, 'prototype')?.value === o;
-}
-
-/**
- * A prototype that belongs to a constructor (a class or a function's `prototype`). Reads descriptors only and
- * never looks into a Proxy, so no user code runs (a proxied prototype is rejected when it is written).
- */
-function looksLikeInstance(proto: object): boolean {
-  if (isProxy(proto)) return false;
-  const d = ObjectGetOwnPropertyDescriptor(proto, 'constructor');
-  if (d === undefined || typeof d.value !== 'function' || isProxy(d.value)) return false;
-  const pd = ObjectGetOwnPropertyDescriptor(d.value, 'prototype');
-  return pd !== undefined && pd.value === proto;
 }
 
 /** The class name for messages, from the `name` data property only (a static `name` getter is user code). */
