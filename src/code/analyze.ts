@@ -7,8 +7,8 @@
  * Parsing is acorn's; scope resolution is eslint-scope's (hoisting, TDZ blocks, parameter scopes, class
  * field and static-block scopes, catch clauses, named function expressions are all its job).
  */
-import * as acorn from 'acorn';
-import * as eslintScope from 'eslint-scope';
+import { PikalaError } from '../api/errors.js';
+import { acorn, type AcornOptions, type AcornNode, analyzeScopes } from './parsers.js';
 import type * as ESTree from 'estree';
 
 export type FunctionKind =
@@ -39,7 +39,7 @@ export interface SourceAnalysis {
   ast: ESTree.Node;
 }
 
-const ACORN: acorn.Options = { ecmaVersion: 'latest', sourceType: 'script', ranges: true, allowHashBang: false };
+const ACORN: AcornOptions = { ecmaVersion: 'latest', sourceType: 'script', ranges: true, allowHashBang: false };
 const cache = new Map<string, SourceAnalysis | Error>();
 const CACHE_LIMIT = 4096;
 
@@ -56,6 +56,8 @@ export function analyzeSource(text: string): SourceAnalysis {
   try {
     result = analyzeUncached(text);
   } catch (e) {
+    // The parsers themselves missing is no fact about this text: not cached, not disguised as a parse error.
+    if (e instanceof PikalaError) throw e;
     result = e instanceof SourceError ? e : new SourceError(`cannot parse function source: ${(e as Error).message}`);
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
@@ -71,7 +73,7 @@ function analyzeUncached(text: string): SourceAnalysis {
     return { ...empty(), kind: 'native', ast: { type: 'Program', body: [], sourceType: 'script' } as ESTree.Program };
   }
   // 1. A complete expression: arrow, function, class.
-  let node: acorn.Node | null = null;
+  let node: AcornNode | null = null;
   try {
     const expr = acorn.parseExpressionAt(text, 0, ACORN);
     if (expr.end === text.length || text.slice(expr.end).trim() === '') node = expr;
@@ -209,7 +211,7 @@ function analyzeClass(text: string, _cls: ESTree.ClassExpression): SourceAnalysi
  */
 function resolve(program: ESTree.Program, root: ESTree.Node, isArrow: boolean, wrapper?: ESTree.Function,
   skip?: ESTree.Node, isMethod = false): Omit<SourceAnalysis, 'kind' | 'ast' | 'isAsync' | 'isGenerator' | 'ownStrict'> {
-  const manager = eslintScope.analyze(program as never, { ecmaVersion: 2022, sourceType: 'script' } as never);
+  const manager = analyzeScopes(program as never, { ecmaVersion: 2022, sourceType: 'script' } as never);
   const free: string[] = [];
   const seen = new Set<string>();
   const writes = new Set<string>();

@@ -18,7 +18,7 @@
  * it needs to exist in P.R.a, a Date's time or a view's buffer; base classes shipped by reference run their
  * own constructor with those arguments, usually none).
  */
-import * as acorn from 'acorn';
+import { acorn } from './parsers.js';
 import type * as ESTree from 'estree';
 
 export interface ClassElementInfo {

@@ -3,7 +3,7 @@
  * the environment it closes over, the values of its computed keys, which members its definition recreates
  * (so only later changes travel), and for instances the private field values attributed to their classes.
  */
-import * as acorn from 'acorn';
+import { acorn } from './parsers.js';
 import type * as ESTree from 'estree';
 import type { Pickler } from '../pickler/pickler.js';
 import type { ObjectCodec } from '../codecs/codec.js';

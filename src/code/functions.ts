@@ -21,6 +21,7 @@ import { analyzeMethodText, analyzeSource, memberAccesses, SourceError, type Sou
 import { CodeGraph, isEnv, type Env, type MakerMode } from './closures.js';
 import { getProber, isProbeable, releaseProber } from './probe.js';
 import { generate } from './codegen.js';
+import { parsersMissing } from './parsers.js';
 import { captureFunction, captureFunctions, proxyTarget, scriptUrl, type FunctionCapture, type ScopeInfo } from './inspector.js';
 import { builtinPath, isModuleObject, isNodeInternal, knownBuiltinPath } from './registry.js';
 import {
@@ -109,7 +110,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     if (this.classPrototypes.has(o)) return this.prototypeCodec;
     const ctor = prototypeOwner(o);
     if (ctor === undefined) return undefined;
-    const facts = this.ctorFacts(ctor);
+    const facts = this.ctorFacts(p, ctor);
     if (facts.path !== undefined) return undefined; // a built-in's prototype: the registry has it
     if (facts.moduleRef !== undefined) {
       const r = facts.moduleRef;
@@ -148,14 +149,24 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
 
   private readonly ctors = new Map<Function, CtorFacts>();
 
+  /**
+   * Fails the dump (with the path) when acorn and eslint-scope cannot be loaded, before any reading of source
+   * text, some of which treats a parser's failure as "this text does not parse".
+   */
+  private needParsers(p: Pickler): void {
+    const missing = parsersMissing();
+    if (missing !== null) p.fail('PIKALA_CAPTURE', missing);
+  }
+
   /** What matters about a constructor for its instances and prototype, computed once per dump. */
-  private ctorFacts(ctor: Function): CtorFacts {
+  private ctorFacts(p: Pickler, ctor: Function): CtorFacts {
     let f = this.ctors.get(ctor);
     if (f === undefined) {
       const path = builtinPath(ctor);
       const moduleRef = path === undefined && this.moduleRefFor(ctor) ? this.moduleRefs.get(ctor) : undefined;
       const internal = path === undefined && moduleRef === undefined && isNodeInternal(ctor) === true;
       const sourceClass = path === undefined && !internal && isSourceClass(ctor);
+      if (sourceClass) this.needParsers(p);
       f = { path, moduleRef, internal, sourceClass, privateNames: sourceClass && hasPrivateNames(ctor) };
       this.ctors.set(ctor, f);
     }
@@ -170,7 +181,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
    */
   instanceCodecFor(p: Pickler, o: object, proto: object, brand: ObjectCodec<object>): ObjectCodec<object> | false {
     const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')?.value as Function;
-    const facts = this.ctorFacts(ctor);
+    const facts = this.ctorFacts(p, ctor);
     if (facts.path !== undefined) {
       if (facts.path.startsWith('node:') || NODE_GLOBAL_CLASSES.has(facts.path)) {
         p.fail('PIKALA_UNSUPPORTED', `an instance of ${functionName(ctor) || facts.path} (${facts.path}) cannot be serialized: ` +
@@ -218,6 +229,7 @@ export class FunctionPlanner implements PlanSource, ClassPlanSource {
     const existing = this.plans.has(fn) ? this.functionCodec : this.bounds.has(fn) ? this.boundCodec
       : this.classPlans.has(fn) ? this.classCodec : this.members.has(fn) ? this.memberCodec : null;
     if (existing !== null) return existing;
+    this.needParsers(p);
     const text = FunctionPrototypeToString(fn);
     let analysis: SourceAnalysis;
     try {

@@ -4,8 +4,7 @@
  * prologue is strict), and a function rebuilt with the wrong mode behaves differently (`this`, assignments
  * to undeclared names), so pikala reads the defining script once (cached by script id) to decide.
  */
-import * as acorn from 'acorn';
-import * as eslintScope from 'eslint-scope';
+import { acorn, type AcornOptions, analyzeScopes } from './parsers.js';
 import type * as ESTree from 'estree';
 import { maps } from '../util/natives.js';
 import { scriptSourceById } from './inspector.js';
@@ -24,7 +23,7 @@ const scripts = new Map<string, ScriptInfo>();
 const SCRIPT_CACHE_LIMIT = 256;
 
 function parse(source: string): { ast: ESTree.Program | null; isModule: boolean } {
-  const base: acorn.Options = {
+  const base: AcornOptions = {
     ecmaVersion: 'latest', allowReturnOutsideFunction: true, allowHashBang: true, allowAwaitOutsideFunction: true,
     allowImportExportEverywhere: false, ranges: true,
   };
@@ -203,7 +202,7 @@ export function closureWrites(info: ScriptInfo): Set<string> | null {
   let out: Set<string> | null = null;
   if (info.ast !== null) {
     try {
-      const manager = eslintScope.analyze(info.ast as never, {
+      const manager = analyzeScopes(info.ast as never, {
         ecmaVersion: 2022, sourceType: info.isModule ? 'module' : 'script', nodejsScope: false,
       } as never) as unknown as { scopes: { variables: { name: string; scope: { variableScope: unknown }; references: { isWrite(): boolean; from: { variableScope: unknown }; init?: boolean }[] }[] }[] };
       out = new Set();
