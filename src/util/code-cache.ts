@@ -51,6 +51,8 @@ interface LoadedModule { exports: unknown }
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_TAIL = '\n})';
 const ENTRY_SUFFIX = '.v8cache';
+/** How long an entry is kept after it was written (see removeStale). */
+const ENTRY_LIFETIME = 30 * 24 * 3600 * 1000;
 /** The largest entry read back: a cache bigger than this is not ours (acorn's is ~150 kB). */
 const MAX_ENTRY = 16 * 1024 * 1024;
 
@@ -208,14 +210,20 @@ function readEntry(path: string): Buffer | undefined {
 
 /**
  * Deletes entries for the same source path and runtime made from an older copy of the file (a reinstalled or
- * updated package). Entries of other Node versions stay: a machine may run several.
+ * updated package), and any entry or leftover temporary file not written for ENTRY_LIFETIME: installs that
+ * come and go (temporary checkouts, CI folders) would otherwise leave ~200 kB each forever. An entry still in
+ * use that this removes is written again by the next process that misses it. Entries of other Node versions
+ * stay otherwise: a machine may run several.
  */
 function removeStale(e: Entry): void {
   const dir = dirname(e.cacheFile);
   const keep = basename(e.cacheFile);
+  const oldest = Date.now() - ENTRY_LIFETIME;
   for (const name of readdirSync(dir)) {
-    if (name !== keep && name.startsWith(`${e.pathPrefix}-`) && name.endsWith(ENTRY_SUFFIX)) {
-      try { unlinkSync(join(dir, name)); } catch { /* another process removed it first */ }
-    }
+    if (name === keep || !(name.endsWith(ENTRY_SUFFIX) || name.endsWith('.tmp'))) continue;
+    const path = join(dir, name);
+    try {
+      if ((name.startsWith(`${e.pathPrefix}-`) && name.endsWith(ENTRY_SUFFIX)) || lstatSync(path).mtimeMs < oldest) unlinkSync(path);
+    } catch { /* another process removed it first */ }
   }
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
   chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync,
-  writeFileSync,
+  utimesSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +160,22 @@ describe('code cache of the parsers', () => {
     const after = entries(dir);
     assert.equal(after.length, before.length, 'the entry of the old text is gone');
     assert.notDeepEqual(after, before);
+  });
+
+  test('entries nobody wrote for 30 days are removed when a process writes one', async () => {
+    const dir = join(work, 'aging');
+    mkdirSync(dir, { mode: 0o700 });
+    const old = join(dir, 'abandoned-install-0123.v8cache');
+    const recent = join(dir, 'other-install-4567.v8cache');
+    const leftover = join(dir, 'crashed-writer.v8cache.123-0.tmp');
+    for (const f of [old, recent, leftover]) writeFileSync(f, 'x', { mode: 0o600 });
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    utimesSync(old, longAgo, longAgo);
+    utimesSync(leftover, longAgo, longAgo);
+    await capture(work, { PIKALA_CACHE_DIR: dir });
+    assert.equal(existsSync(old), false);
+    assert.equal(existsSync(leftover), false);
+    assert.equal(existsSync(recent), true);
   });
 
   test('an unwritable directory costs nothing but the cache', { skip: isRoot && 'root writes anywhere' }, async () => {
