@@ -3,10 +3,10 @@
  * cache, so a fresh process does not compile them again.
  *
  * Why: Node 20 has no compile cache (module.enableCompileCache is Node 22), and V8 compiles a function the first
- * time it is called. The first closure a process captures paid ~8 ms to load the parsers and ~6 ms more to run
- * them once (acorn's and eslint-scope's functions compiling as they are first called); with the bytecode V8
- * wrote after an earlier process used them, loading takes ~4 ms and that first use ~2 ms. Measured in
- * docs/PERFORMANCE.md.
+ * time it is called. The first closure a process captured paid ~6 ms for the parsers' first run (acorn's and
+ * eslint-scope's functions compiling as they were first called); with the bytecode V8 wrote after an earlier
+ * process used them, that first run takes ~2 ms. (Loading them costs ~8 ms either way: resolving the packages,
+ * reading 350 kB, running acorn's table set-up.) Figures in docs/PERFORMANCE.md.
  *
  * Code-cache bytes are executable input: V8 runs the bytecode it finds in them, and checks little more than
  * its own version, its flags and the source's length. So the cache is used only where nobody else can write:
@@ -18,7 +18,7 @@
  * read an old entry. V8 rejecting an entry anyway means it is written again.
  *
  * PIKALA_CODE_CACHE=0 turns it off (the packages are then required as usual); PIKALA_CACHE_DIR sets the
- * directory (default: $XDG_CACHE_HOME/pikala, else ~/.cache/pikala). Any failure (read-only home, permission
+ * directory (default: $XDG_CACHE_HOME/pikala/v8, else ~/.cache/pikala/v8). Any failure (read-only home, permission
  * model, a bundled build without the files) falls back to a plain require: the cache only ever saves time.
  */
 import { createHash } from 'node:crypto';
@@ -34,11 +34,10 @@ import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 import { requireHere } from './here.cjs';
 
-/** What happened to each file loaded through the cache (for tests and `pikala inspect`-style diagnostics). */
+/** What happened to each file asked for through the cache (tests read it). */
 export type CodeCacheOutcome = 'hit' | 'miss' | 'rejected' | 'off';
 
 interface Entry {
-  file: string;
   script: Script;
   /** Where its cache entry lives, and the prefix every entry for this source path and runtime starts with. */
   cacheFile: string;
@@ -110,15 +109,18 @@ export function codeCacheOutcomes(): ReadonlyMap<string, CodeCacheOutcome> {
 function loadFile(file: string, dir: string): unknown {
   const done = modules.get(file);
   if (done) return done.exports;
+  // The file's identity is read before and after its text: a file being replaced meanwhile gets no entry
+  // (its bytecode could be filed under the identity of the other text).
+  const identity = fileIdentity(file);
   let source = readFileSync(file, 'utf8');
+  const stable = fileIdentity(file) === identity;
   if (source.startsWith('#!')) source = `//${source.slice(2)}`;
-  const st = statSync(file);
   const pathPrefix = digest([file, cachedDataVersionTag(), process.version, process.arch].join('\0'));
-  const cacheFile = join(dir, `${pathPrefix}-${digest([st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs].join('\0'))}${ENTRY_SUFFIX}`);
-  const cachedData = readEntry(cacheFile);
+  const cacheFile = join(dir, `${pathPrefix}-${digest(identity)}${ENTRY_SUFFIX}`);
+  const cachedData = stable ? readEntry(cacheFile) : undefined;
   const script = new Script(WRAP_HEAD + source + WRAP_TAIL, { filename: file, cachedData });
   const outcome: CodeCacheOutcome = cachedData === undefined ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
-  entries.push({ file, script, cacheFile, pathPrefix, outcome });
+  if (stable) entries.push({ script, cacheFile, pathPrefix, outcome });
   outcomes.set(file, outcome);
 
   const module: LoadedModule = { exports: {} };
@@ -135,6 +137,12 @@ function loadFile(file: string, dir: string): unknown {
     throw e;
   }
   return module.exports;
+}
+
+/** What changes when a file is rewritten, replaced or touched (a package reinstalled or updated). */
+function fileIdentity(file: string): string {
+  const st = statSync(file);
+  return [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs].join('\0');
 }
 
 function digest(text: string): string {
