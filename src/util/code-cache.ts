@@ -3,35 +3,38 @@
  * cache, so a fresh process does not compile them again.
  *
  * Why: Node 20 has no compile cache (module.enableCompileCache is Node 22), and V8 compiles a function the first
- * time it is called. The first closure a process captured paid ~6 ms for the parsers' first run (acorn's and
- * eslint-scope's functions compiling as they were first called); with the bytecode V8 wrote after an earlier
- * process used them, that first run takes ~2 ms. (Loading them costs ~8 ms either way: resolving the packages,
- * reading 350 kB, running acorn's table set-up.) Figures in docs/PERFORMANCE.md.
+ * time it is called. The first closure a process captured paid for V8 compiling the parsers' functions as they
+ * were first called; with the bytecode V8 wrote after an earlier process used them, a first capture is 2–3.5 ms
+ * faster. (Loading the packages costs ~8 ms either way: resolving them, reading 350 kB, running acorn's table
+ * set-up.) Figures in docs/PERFORMANCE.md.
  *
- * Code-cache bytes are executable input: V8 runs the bytecode it finds in them, and checks little more than
- * its own version, its flags and the source's length. So the cache is used only where nobody else can write:
- * a directory that this user owns and only this user can write (created 0700 when missing), in a parent
- * that others cannot rename it out of, read with O_NOFOLLOW from files this user owns. A shared or foreign
- * directory is never used (the cache is then simply off). An entry is named by the source file's path and
- * its identity on disk (inode, size, modification and change times), the V8 version tag (version, flags,
- * CPU features) and Node's version: a changed or reinstalled package, another Node or other V8 flags never
- * read an old entry. V8 rejecting an entry anyway means it is written again.
+ * Code-cache bytes are executable input, and V8 checks little of them: its version, its flags, the source's
+ * length; a damaged payload behind an intact header crashes the process or runs. So:
+ * - the directory must be this user's alone, and so must every directory above it (owned by this user or
+ *   root, writable by nobody else unless sticky like /tmp): nobody else can then swap any part of the path.
+ *   The path is resolved once (links and relative paths included) and only the resolved path is used after;
+ * - an entry is read with O_NOFOLLOW, only from a regular file this user owns that nobody else can write and
+ *   that has no other link, and it carries a SHA-256 of its bytes that is checked before V8 sees them (a torn
+ *   or damaged entry is rewritten, never run);
+ * - an entry's name holds the entry layout version and the wrapper, the source file's path, V8's version tag
+ *   (version, flags, CPU features), Node's version, the architecture and a hash of the file's bytes: an
+ *   updated package, another runtime or another wrapper never reads an old entry.
+ * Anything else turns the cache off: the packages are then required as usual. The cache only ever saves time.
  *
- * PIKALA_CODE_CACHE=0 turns it off (the packages are then required as usual); PIKALA_CACHE_DIR sets the
- * directory (default: $XDG_CACHE_HOME/pikala/v8, else ~/.cache/pikala/v8). Any failure (read-only home, permission
- * model, a bundled build without the files) falls back to a plain require: the cache only ever saves time.
+ * PIKALA_CODE_CACHE=0 turns it off; PIKALA_CACHE_DIR sets the directory (default: $XDG_CACHE_HOME/pikala/v8
+ * when XDG_CACHE_HOME is an absolute path, else ~/.cache/pikala/v8). Off on Windows, where there are no mode
+ * bits to check.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
-  readSync, renameSync, statSync, unlinkSync, writeFileSync,
+  readSync, realpathSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
-import { threadId } from 'node:worker_threads';
 import { requireHere } from './here.cjs';
 
 /** What happened to each file asked for through the cache (tests read it). */
@@ -39,9 +42,9 @@ export type CodeCacheOutcome = 'hit' | 'miss' | 'rejected' | 'off';
 
 interface Entry {
   script: Script;
-  /** Where its cache entry lives, and the prefix every entry for this source path and runtime starts with. */
+  /** Where its cache entry lives, and the prefix of every entry for this source path and runtime. */
   cacheFile: string;
-  pathPrefix: string;
+  prefix: string;
   outcome: CodeCacheOutcome;
 }
 
@@ -49,11 +52,20 @@ interface LoadedModule { exports: unknown }
 
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_TAIL = '\n})';
-const ENTRY_SUFFIX = '.v8cache';
+/** The entry layout (its header below) and the wrapper: part of every entry's name. Change it with either. */
+const LAYOUT = 'pikala-v8-entry-1';
+const MAGIC = Buffer.from('PKLV8C01', 'latin1');
+const HEADER = MAGIC.length + 32;
+/** `<prefix>-<text hash>.v8cache` and its temporary files: the only names this module writes or deletes. */
+const ENTRY_NAME = /^[0-9a-f]{24}-[0-9a-f]{24}\.v8cache$/;
+const TEMP_NAME = /^[0-9a-f]{24}-[0-9a-f]{24}\.v8cache\.[0-9a-f]{16}\.tmp$/;
 /** How long an entry is kept after it was written (see removeStale). */
 const ENTRY_LIFETIME = 30 * 24 * 3600 * 1000;
 /** The largest entry read back: a cache bigger than this is not ours (acorn's is ~150 kB). */
 const MAX_ENTRY = 16 * 1024 * 1024;
+/** The sticky bit (S_ISVTX; not in fs.constants). */
+const STICKY = 0o1000;
+const uid = process.platform !== 'win32' && typeof process.getuid === 'function' ? process.getuid() : null;
 
 const modules = new Map<string, LoadedModule>();
 const entries: Entry[] = [];
@@ -89,14 +101,20 @@ export function saveCodeCache(): void {
   saved = true;
   for (const e of entries) {
     if (e.outcome === 'hit') continue;
+    const tmp = `${e.cacheFile}.${randomBytes(8).toString('hex')}.tmp`;
+    let fd: number | undefined;
     try {
       const data = e.script.createCachedData();
-      const tmp = `${e.cacheFile}.${process.pid}-${threadId}.tmp`;
-      writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+      fd = openSync(tmp, 'wx', 0o600);
+      writeAll(fd, Buffer.concat([MAGIC, createHash('sha256').update(data).digest(), data]));
+      closeSync(fd);
+      fd = undefined;
       renameSync(tmp, e.cacheFile);
       removeStale(e);
     } catch {
       // A full disk or a directory that went away: the next process compiles again, nothing else changes.
+      if (fd !== undefined) try { closeSync(fd); } catch { /* already closed */ }
+      try { unlinkSync(tmp); } catch { /* never made, or renamed */ }
     }
   }
 }
@@ -109,18 +127,21 @@ export function codeCacheOutcomes(): ReadonlyMap<string, CodeCacheOutcome> {
 function loadFile(file: string, dir: string): unknown {
   const done = modules.get(file);
   if (done) return done.exports;
-  // The file's identity is read before and after its text: a file being replaced meanwhile gets no entry
-  // (its bytecode could be filed under the identity of the other text).
-  const identity = fileIdentity(file);
-  let source = readFileSync(file, 'utf8');
-  const stable = fileIdentity(file) === identity;
+  // The key hashes the file's bytes (hashing them is cheaper than hashing the decoded text again); the text
+  // compiled is a function of them and of the wrapper, which LAYOUT names.
+  const bytes = readFileSync(file);
+  let source = bytes.toString('utf8');
+  if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
   if (source.startsWith('#!')) source = `//${source.slice(2)}`;
-  const pathPrefix = digest([file, cachedDataVersionTag(), process.version, process.arch].join('\0'));
-  const cacheFile = join(dir, `${pathPrefix}-${digest(identity)}${ENTRY_SUFFIX}`);
-  const cachedData = stable ? readEntry(cacheFile) : undefined;
-  const script = new Script(WRAP_HEAD + source + WRAP_TAIL, { filename: file, cachedData });
-  const outcome: CodeCacheOutcome = cachedData === undefined ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
-  if (stable) entries.push({ script, cacheFile, pathPrefix, outcome });
+  const text = WRAP_HEAD + source + WRAP_TAIL;
+  const prefix = digest([LAYOUT, WRAP_HEAD, WRAP_TAIL, file, cachedDataVersionTag(), process.version, process.arch].join('\0'));
+  const cacheFile = join(dir, `${prefix}-${digest(bytes)}.v8cache`);
+  const stored = readEntry(cacheFile);
+  const cachedData = stored === 'damaged' ? undefined : stored;
+  const script = new Script(text, { filename: file, cachedData });
+  const outcome: CodeCacheOutcome = stored === 'damaged' || script.cachedDataRejected ? 'rejected'
+    : cachedData === undefined ? 'miss' : 'hit';
+  entries.push({ script, cacheFile, prefix, outcome });
   outcomes.set(file, outcome);
 
   const module: LoadedModule = { exports: {} };
@@ -139,76 +160,82 @@ function loadFile(file: string, dir: string): unknown {
   return module.exports;
 }
 
-/** What changes when a file is rewritten, replaced or touched (a package reinstalled or updated). */
-function fileIdentity(file: string): string {
-  const st = statSync(file);
-  return [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs].join('\0');
+function digest(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 24);
 }
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+function writeAll(fd: number, data: Buffer): void {
+  for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
 }
 
-/** The cache directory when it is this user's alone, creating it if needed; null when there is none to trust. */
+/**
+ * The cache directory, resolved once to a path without links, when it is this user's alone and every
+ * directory above it is safe; created (0700) if missing. null when there is none to trust.
+ */
 function cacheDir(): string | null {
   if (dirChecked) return trustedDir;
   dirChecked = true;
+  if (uid === null) return null;
   try {
     const configured = process.env.PIKALA_CACHE_DIR;
-    const dir = configured
-      ? configured
-      : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pikala', 'v8');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (isPrivateDir(dir) && parentKeepsIt(dirname(dir))) trustedDir = dir;
+    const xdg = process.env.XDG_CACHE_HOME;
+    const wanted = configured
+      ? resolve(configured)
+      : join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'pikala', 'v8');
+    mkdirSync(wanted, { recursive: true, mode: 0o700 });
+    const dir = realpathSync(wanted);
+    if (isPrivateDir(dir) && ancestorsAreSafe(dir)) trustedDir = dir;
   } catch {
     trustedDir = null;
   }
   return trustedDir;
 }
 
-/** The sticky bit (S_ISVTX; not in fs.constants). */
-const STICKY = 0o1000;
-const uid = typeof process.getuid === 'function' ? process.getuid() : null;
-
-/** A real directory (not a link), owned by this user, that nobody else can read or write. */
+/** A directory owned by this user that nobody else can read or write. */
 function isPrivateDir(dir: string): boolean {
   const st = lstatSync(dir);
-  if (!st.isDirectory()) return false;
-  if (uid === null) return true; // Windows: a profile directory's ACL is the user's; there are no mode bits to read.
-  return st.uid === uid && (st.mode & 0o077) === 0;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0;
 }
 
 /**
- * Whether the directory holding the cache lets nobody else replace it: owned by this user or root, and not
- * writable by others unless sticky (as /tmp is: others cannot rename what they do not own).
+ * Whether nobody but this user and root can change what `dir`'s path leads to: every directory above it is
+ * owned by this user or root, and writable by nobody else unless sticky (in /tmp, others cannot rename or
+ * delete what they do not own). For root, that means root-owned all the way down.
  */
-function parentKeepsIt(parent: string): boolean {
-  if (uid === null) return true;
-  const st = statSync(parent);
-  if (st.uid !== uid && st.uid !== 0) return false;
-  return (st.mode & 0o022) === 0 || (st.mode & STICKY) !== 0;
+function ancestorsAreSafe(dir: string): boolean {
+  for (let p = dirname(dir); ; p = dirname(p)) {
+    const st = lstatSync(p);
+    if (!st.isDirectory() || (st.uid !== uid && st.uid !== 0)) return false;
+    if ((st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0) return false;
+    if (dirname(p) === p) return true;
+  }
 }
 
-/** An entry's bytes when it is a regular file of this user's (never through a link), else undefined. */
-function readEntry(path: string): Buffer | undefined {
+/**
+ * An entry's V8 bytes: undefined when there is none this process may read (missing, a link, another account's,
+ * writable by others, hard-linked elsewhere), 'damaged' when its checksum does not match (torn or altered).
+ */
+function readEntry(path: string): Buffer | 'damaged' | undefined {
   let fd: number;
   try {
-    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   } catch {
     return undefined;
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size === 0 || st.size > MAX_ENTRY) return undefined;
-    if (uid !== null && (st.uid !== uid || (st.mode & 0o022) !== 0)) return undefined;
+    if (!st.isFile() || st.uid !== uid || (st.mode & 0o022) !== 0 || st.nlink !== 1) return undefined;
+    if (st.size <= HEADER || st.size > MAX_ENTRY) return 'damaged';
     const data = Buffer.allocUnsafe(st.size);
-    let at = 0;
-    while (at < data.length) {
+    for (let at = 0; at < data.length;) {
       const n = readSync(fd, data, at, data.length - at, at);
-      if (n === 0) return undefined;
+      if (n === 0) return 'damaged';
       at += n;
     }
-    return data;
+    const payload = data.subarray(HEADER);
+    const sum = createHash('sha256').update(payload).digest();
+    if (!data.subarray(0, MAGIC.length).equals(MAGIC) || !data.subarray(MAGIC.length, HEADER).equals(sum)) return 'damaged';
+    return payload;
   } catch {
     return undefined;
   } finally {
@@ -217,21 +244,22 @@ function readEntry(path: string): Buffer | undefined {
 }
 
 /**
- * Deletes entries for the same source path and runtime made from an older copy of the file (a reinstalled or
- * updated package), and any entry or leftover temporary file not written for ENTRY_LIFETIME: installs that
- * come and go (temporary checkouts, CI folders) would otherwise leave ~200 kB each forever. An entry still in
- * use that this removes is written again by the next process that misses it. Entries of other Node versions
- * stay otherwise: a machine may run several.
+ * Deletes, among the files this module names (nothing else in the directory is touched): entries for the same
+ * source path and runtime made from another text (an updated package), and entries or leftover temporary
+ * files not written for ENTRY_LIFETIME, so installs that come and go (temporary checkouts, CI folders) do not
+ * leave ~200 kB each forever. An entry still in use that this removes is written again by the next process
+ * that misses it. Entries of other Node versions stay otherwise: a machine may run several.
  */
 function removeStale(e: Entry): void {
   const dir = dirname(e.cacheFile);
-  const keep = basename(e.cacheFile);
+  const keep = e.cacheFile.slice(dir.length + 1);
   const oldest = Date.now() - ENTRY_LIFETIME;
   for (const name of readdirSync(dir)) {
-    if (name === keep || !(name.endsWith(ENTRY_SUFFIX) || name.endsWith('.tmp'))) continue;
+    const entry = ENTRY_NAME.test(name);
+    if (name === keep || !(entry || TEMP_NAME.test(name))) continue;
     const path = join(dir, name);
     try {
-      if ((name.startsWith(`${e.pathPrefix}-`) && name.endsWith(ENTRY_SUFFIX)) || lstatSync(path).mtimeMs < oldest) unlinkSync(path);
+      if ((entry && name.startsWith(`${e.prefix}-`)) || lstatSync(path).mtimeMs < oldest) unlinkSync(path);
     } catch { /* another process removed it first */ }
   }
 }
