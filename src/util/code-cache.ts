@@ -28,7 +28,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
-  readSync, realpathSync, renameSync, unlinkSync, writeSync,
+  realpathSync, renameSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { homedir } from 'node:os';
@@ -99,23 +99,22 @@ export function requireCached(id: string, from: NodeJS.Require = requireHere): u
 export function saveCodeCache(): void {
   if (saved) return;
   saved = true;
+  const written: Entry[] = [];
   for (const e of entries) {
     if (e.outcome === 'hit') continue;
     const tmp = `${e.cacheFile}.${randomBytes(8).toString('hex')}.tmp`;
-    let fd: number | undefined;
     try {
       const data = e.script.createCachedData();
-      fd = openSync(tmp, 'wx', 0o600);
-      writeAll(fd, Buffer.concat([MAGIC, createHash('sha256').update(data).digest(), data]));
-      closeSync(fd);
-      fd = undefined;
+      writeFileSync(tmp, Buffer.concat([MAGIC, createHash('sha256').update(data).digest(), data]), { mode: 0o600, flag: 'wx' });
       renameSync(tmp, e.cacheFile);
-      removeStale(e);
+      written.push(e);
     } catch {
       // A full disk or a directory that went away: the next process compiles again, nothing else changes.
-      if (fd !== undefined) try { closeSync(fd); } catch { /* already closed */ }
       try { unlinkSync(tmp); } catch { /* never made, or renamed */ }
     }
+  }
+  if (written.length !== 0) {
+    try { removeStale(written); } catch { /* the directory went away */ }
   }
 }
 
@@ -162,10 +161,6 @@ function loadFile(file: string, dir: string): unknown {
 
 function digest(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 24);
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
 }
 
 /**
@@ -226,12 +221,7 @@ function readEntry(path: string): Buffer | 'damaged' | undefined {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== uid || (st.mode & 0o022) !== 0 || st.nlink !== 1) return undefined;
     if (st.size <= HEADER || st.size > MAX_ENTRY) return 'damaged';
-    const data = Buffer.allocUnsafe(st.size);
-    for (let at = 0; at < data.length;) {
-      const n = readSync(fd, data, at, data.length - at, at);
-      if (n === 0) return 'damaged';
-      at += n;
-    }
+    const data = readFileSync(fd);
     const payload = data.subarray(HEADER);
     const sum = createHash('sha256').update(payload).digest();
     if (!data.subarray(0, MAGIC.length).equals(MAGIC) || !data.subarray(MAGIC.length, HEADER).equals(sum)) return 'damaged';
@@ -245,21 +235,23 @@ function readEntry(path: string): Buffer | 'damaged' | undefined {
 
 /**
  * Deletes, among the files this module names (nothing else in the directory is touched): entries for the same
- * source path and runtime made from another text (an updated package), and entries or leftover temporary
- * files not written for ENTRY_LIFETIME, so installs that come and go (temporary checkouts, CI folders) do not
- * leave ~200 kB each forever. An entry still in use that this removes is written again by the next process
- * that misses it. Entries of other Node versions stay otherwise: a machine may run several.
+ * source path and runtime as one just written but made from another text (an updated package), and entries or
+ * leftover temporary files not written for ENTRY_LIFETIME, so installs that come and go (temporary checkouts,
+ * CI folders) do not leave ~200 kB each forever. An entry still in use that this removes is written again by
+ * the next process that misses it. Entries of other Node versions stay otherwise: a machine may run several.
+ * One pass over the directory for all the entries a process wrote.
  */
-function removeStale(e: Entry): void {
-  const dir = dirname(e.cacheFile);
-  const keep = e.cacheFile.slice(dir.length + 1);
+function removeStale(written: Entry[]): void {
+  const dir = dirname(written[0]!.cacheFile);
+  const keep = new Set(written.map((e) => e.cacheFile.slice(dir.length + 1)));
+  const prefixes = written.map((e) => `${e.prefix}-`);
   const oldest = Date.now() - ENTRY_LIFETIME;
   for (const name of readdirSync(dir)) {
     const entry = ENTRY_NAME.test(name);
-    if (name === keep || !(entry || TEMP_NAME.test(name))) continue;
+    if (keep.has(name) || !(entry || TEMP_NAME.test(name))) continue;
     const path = join(dir, name);
     try {
-      if ((entry && name.startsWith(`${e.prefix}-`)) || lstatSync(path).mtimeMs < oldest) unlinkSync(path);
+      if ((entry && prefixes.some((p) => name.startsWith(p))) || lstatSync(path).mtimeMs < oldest) unlinkSync(path);
     } catch { /* another process removed it first */ }
   }
 }
